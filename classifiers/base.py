@@ -1,0 +1,34 @@
+"""The classifier contract: a batch of posts in, one :class:`Classification` per post out, in order.
+
+Implementations must never raise for one bad post: a post they cannot judge comes back
+non-actionable with a ``reason``. They load their model once, at construction.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from listener.models import Classification, Post
+
+
+class Classifier(ABC):
+    version: str = "unknown"
+
+    @abstractmethod
+    def classify(self, posts: Sequence[Post]) -> list[Classification]:
+        """One classification per post, in the same order."""
+
+    def classify_one(self, post: Post) -> Classification:
+        return self.classify([post])[0]
+
+
+def load_classifier(settings, kind: str | None = None) -> Classifier:
+    """The classifier the settings ask for (``classifier.kind``)."""
+    kind = kind or settings.classifier.kind
+    if kind == "spacy":
+        from classifiers.pipeline import SpacyClassifier  # heavy import only when used
+        path = settings.classifier.model_path or None
+        return SpacyClassifier.load(path, settings=settings)
+    from classifiers.keyword import KeywordClassifier
+    return KeywordClassifier(actionable_threshold=settings.classifier.actionable_threshold)

@@ -1,0 +1,53 @@
+"""The ``civic-signal`` command line. Each command group lives in its own module under
+``listener/cli/`` and registers itself through ``register(app)``; heavy imports happen inside
+the commands so that ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import typer
+
+from config.errors import CivicSignalError
+
+app = typer.Typer(
+    name="civic-signal", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Civic Signal: resident reports on public social media -> Boston 311 tickets.",
+)
+
+#: Modules that add commands. Each defines ``register(app: typer.Typer) -> None``.
+COMMAND_MODULES = [
+    "listener.cli.run_cmd",
+    "listener.cli.config_cmd",
+]
+
+
+@app.callback()
+def _root(ctx: typer.Context,
+          config: str = typer.Option(None, "--config", "-c", envvar="CIVIC_CONFIG",
+                                     help="TOML settings file (over config/defaults.toml)."),
+          verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    ctx.obj = {"config": config}
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def settings_from(ctx: typer.Context, **overrides):
+    """Load settings once per command (``--config`` + environment + ``overrides``)."""
+    from config.settings import load_settings
+    root = ctx.find_root()
+    return load_settings((root.obj or {}).get("config"), **overrides)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except CivicSignalError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,82 @@
+"""``civic-signal run``: the main job on one machine.
+
+Replays the sample stream (or ``--path``), classifies, archives, queues tickets, shows the run
+display and ends with a summary table. Ctrl-C stops the sources and drains what is in flight;
+a second Ctrl-C stops at once (what was not yet written is redone on the next run: writes are
+idempotent by post id).
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Optional
+
+import typer
+
+
+def build_pipeline(settings, sources, *, run_id: str = "live", classifier=None):
+    """The embedded pipeline: ``sources`` -> classifier -> archive + ticket outbox (over the settings' bus)."""
+    from classifiers.base import load_classifier
+    from listener.bus import make_bus
+    from listener.pipeline import Pipeline
+    from sinks.archive import Archive
+    from sinks.archive_sink import ArchiveSink
+    from sinks.tickets import OutboxSink
+
+    archive = Archive.from_settings(settings)
+    classifier = classifier or load_classifier(settings)
+    sinks = [ArchiveSink(archive, run_id=run_id)]
+    if run_id == "live":
+        sinks.append(OutboxSink(archive, auto_threshold=settings.gating.auto_threshold,
+                                review_threshold=settings.gating.review_threshold))
+    bus = make_bus(settings, "memory")
+    pipe = Pipeline(sources, bus, classifier, sinks, dead_letter_writer=archive.write_dead_letters,
+                    batch_size=settings.bus.batch_size)
+    return pipe, archive
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run(ctx: typer.Context,
+            speed: Optional[str] = typer.Option(None, "--speed", help="Posts per second, or 'max'. Default: replay.speed."),
+            path: Optional[str] = typer.Option(None, "--path", help="JSONL(.gz) stream to replay. Default: replay.path."),
+            bus: Optional[str] = typer.Option(None, "--bus", help="memory (default) or kafka."),
+            plain: bool = typer.Option(False, "--plain", help="Plain progress lines even on a terminal.")) -> None:
+        """Run the main job: replay a stream, classify, archive, queue tickets, show a summary."""
+        from rich.console import Console
+
+        from listener.cli import settings_from
+        from listener.sources.replay import ReplaySource
+        from sinks.console import RunDisplay, summary_table
+
+        overrides: dict = {}
+        if speed is not None:
+            overrides.setdefault("replay", {})["speed"] = speed
+        if path is not None:
+            overrides.setdefault("replay", {})["path"] = path
+        if bus is not None:
+            overrides.setdefault("bus", {})["kind"] = bus
+        settings = settings_from(ctx, **overrides)
+        if settings.bus.kind == "kafka":
+            from listener.cli import kafka_roles  # added by the Kafka feature
+            kafka_roles.run_all(settings)
+            return
+        source = ReplaySource(settings.resolve_path(settings.replay.path), speed=settings.replay.speed)
+        pipe, archive = build_pipeline(settings, [source])
+        console = Console(force_terminal=False) if plain else Console()
+        previous = signal.getsignal(signal.SIGINT)
+        presses = {"n": 0}
+
+        def on_sigint(signum, frame):  # first: drain; second: stop now
+            presses["n"] += 1
+            pipe.stop(hard=presses["n"] > 1)
+        signal.signal(signal.SIGINT, on_sigint)
+        try:
+            with RunDisplay(pipe.stats, [source], console=console,
+                            refresh_per_second=settings.console.refresh_per_second):
+                stats = pipe.run()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        console.print(summary_table(archive.summary()))
+        console.print(f"this run: {stats.posts_in} posts read, {stats.classified} classified, "
+                      f"{stats.actionable} actionable, {stats.dead_letters} dead letters", markup=False)

@@ -1,0 +1,69 @@
+"""Replay of archived JSONL streams (plain or gzip) in any known shape, at a chosen speed.
+
+Every line comes out: a post, or a dead letter naming the file and line number and the reason.
+``speed`` is posts per second (0 = as fast as possible).
+"""
+
+from __future__ import annotations
+
+import gzip
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from config.errors import ParseError, SourceError
+from listener.models import DeadLetter, Post
+from listener.sources.base import Source
+from listener.sources.formats import decode_json, parse_any
+
+
+def open_text(path: Path) -> IO[bytes]:
+    """Open a .jsonl or .jsonl.gz file for binary reading."""
+    if not path.exists():
+        raise SourceError(f"replay file {path} does not exist", hint="check --path / replay.path")
+    with path.open("rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")
+
+
+class ReplaySource(Source):
+    name = "replay"
+
+    def __init__(self, path: str | Path, speed: float = 0.0, *, sleep=time.sleep, clock=time.monotonic) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.speed = speed
+        self._sleep = sleep
+        self._clock = clock
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[Post | DeadLetter]:
+        interval = 1.0 / self.speed if self.speed > 0 else 0.0
+        next_at = self._clock()
+        with open_text(self.path) as fh:
+            self.health.connected = True
+            for lineno, line in enumerate(fh, start=1):
+                if self.closed:
+                    break
+                self.lines = lineno
+                if not line.strip():
+                    continue
+                origin = f"{self.path.name}:{lineno}"
+                try:
+                    post = parse_any(decode_json(line))
+                except ParseError as exc:
+                    self.health.saw_error(f"{origin}: {exc.message}")
+                    yield DeadLetter(stage="source", reason=f"line {lineno}: {exc.message}",
+                                     payload=line.decode("utf-8", "replace")[:100_000], origin=origin)
+                    continue
+                if post is None:
+                    continue
+                if interval:
+                    next_at += interval
+                    delay = next_at - self._clock()
+                    if delay > 0:
+                        self._sleep(delay)
+                self.health.saw_post()
+                yield post
+        self.health.connected = False

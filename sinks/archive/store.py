@@ -1,0 +1,216 @@
+"""The archive: one object over one database, SQLite or PostgreSQL.
+
+Writes are insert-or-ignore on natural keys, so a redelivered batch never makes a second row.
+The schema is brought up to date by Alembic when the archive opens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session, SQLModel, select
+
+from config.errors import StorageError
+from listener.models import ClassifiedPost, DeadLetter, Post, Ticket
+from sinks.archive.models import ClassificationRow, CursorRow, DeadLetterRow, PostRow, TicketRow
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+def make_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:" and not path.startswith(":"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _rec):  # WAL: the console reads while the pipeline writes
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Upgrade the schema to every Alembic head."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection_url"] = engine.url.render_as_string(hide_password=False)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "heads")
+
+
+def _insert_ignore(engine: sa.Engine, table: sa.Table, rows: list[dict[str, Any]], keys: list[str]) -> int:
+    if not rows:
+        return 0
+    dialect = engine.dialect.name
+    ins = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+    stmt = ins.on_conflict_do_nothing(index_elements=keys)
+    with engine.begin() as conn:
+        result = conn.execute(stmt, rows)
+    return max(result.rowcount or 0, 0)
+
+
+def fingerprint(*parts: str | None) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update((p or "").encode("utf-8", "replace"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def author_handle(author: str | None, hash_authors: bool) -> str | None:
+    """Author handles are stored hashed unless the settings allow plain ones."""
+    if author is None or not hash_authors:
+        return author
+    return "h:" + hashlib.sha256(author.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+class Archive:
+    """Posts, classifications, tickets and dead letters in one SQL database."""
+
+    def __init__(self, url: str, *, hash_authors: bool = True, create: bool = True) -> None:
+        self.url = url
+        self.hash_authors = hash_authors
+        try:
+            self.engine = make_engine(url)
+            if create:
+                with _migrate_lock:
+                    if url not in _migrated or url.endswith(":memory:"):
+                        migrate(self.engine)
+                        _migrated.add(url)
+        except OperationalError as exc:
+            raise StorageError(f"cannot open the archive at {self.engine.url!r}: {exc.orig}",
+                               hint="check database_url / CIVIC_DATABASE_URL") from None
+
+    @classmethod
+    def from_settings(cls, settings) -> "Archive":
+        return cls(settings.sqlalchemy_url, hash_authors=settings.privacy.hash_authors)
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # -- writes ---------------------------------------------------------------------------
+    def _post_row(self, p: Post) -> dict[str, Any]:
+        return dict(
+            id=p.id, source=p.source, author=author_handle(p.author, self.hash_authors), text=p.text,
+            created_at=p.created_at, language=p.language,
+            lat=p.coordinates.lat if p.coordinates else None, lon=p.coordinates.lon if p.coordinates else None,
+            place=p.place, url=p.url, is_repost=p.is_repost, reposted_id=p.reposted_id, quoted_id=p.quoted_id,
+            raw=orjson.dumps(p.raw).decode() if p.raw is not None else None, deleted=False,
+            archived_at=datetime.now(timezone.utc),
+        )
+
+    def write_posts(self, posts: Sequence[Post]) -> int:
+        """Insert posts not yet archived; returns how many were new."""
+        return self._guard(lambda: _insert_ignore(self.engine, PostRow.__table__, [self._post_row(p) for p in posts], ["id"]))
+
+    def write_classified(self, items: Sequence[ClassifiedPost], run_id: str = "live") -> int:
+        """Archive each post (once) and its classification for ``run_id`` (once)."""
+        def do() -> int:
+            _insert_ignore(self.engine, PostRow.__table__, [self._post_row(i.post) for i in items], ["id"])
+            rows = []
+            for i in items:
+                c = i.classification
+                loc = c.location
+                rows.append(dict(
+                    post_id=c.post_id, run_id=run_id, actionable=c.actionable, actionable_score=c.actionable_score,
+                    category_code=c.category.code if c.category else None,
+                    category_score=c.category.score if c.category else None,
+                    location_text=loc.text[:300] if loc else None, location_kind=loc.kind.value if loc else None,
+                    address=loc.address if loc else None, neighborhood=loc.neighborhood if loc else None,
+                    lat=loc.lat if loc else None, lon=loc.lon if loc else None,
+                    location_score=loc.score if loc else None, language=c.language,
+                    model_version=c.model_version, reason=(c.reason or None) and c.reason[:300],
+                    created_at=datetime.now(timezone.utc),
+                ))
+            return _insert_ignore(self.engine, ClassificationRow.__table__, rows, ["post_id", "run_id"])
+        return self._guard(do)
+
+    def write_dead_letters(self, items: Iterable[DeadLetter]) -> int:
+        rows = [dict(fingerprint=fingerprint(d.stage, d.origin, d.payload), stage=d.stage, reason=d.reason,
+                     payload=d.payload, origin=d.origin, post_id=d.post_id, created_at=d.created_at)
+                for d in items]
+        return self._guard(lambda: _insert_ignore(self.engine, DeadLetterRow.__table__, rows, ["fingerprint"]))
+
+    def queue_tickets(self, tickets: Sequence[Ticket], incident_ids: Sequence[str | None] | None = None) -> int:
+        """Put tickets in the outbox (insert-or-ignore on the idempotency key)."""
+        now = datetime.now(timezone.utc)
+        rows = [dict(id=t.id, post_id=t.post_id, incident_id=(incident_ids[n] if incident_ids else None),
+                     service_code=t.service_code, description=t.description, lat=t.lat, lon=t.lon,
+                     address=t.address, media_url=t.media_url, confidence=t.confidence, status=t.status.value,
+                     attempts=0, created_at=t.created_at, updated_at=now)
+                for n, t in enumerate(tickets)]
+        return self._guard(lambda: _insert_ignore(self.engine, TicketRow.__table__, rows, ["id"]))
+
+    # -- cursors ----------------------------------------------------------------------------
+    def get_cursor(self, name: str) -> str | None:
+        with self.session() as s:
+            row = s.get(CursorRow, name)
+            return row.value if row else None
+
+    def set_cursor(self, name: str, value: str) -> None:
+        def do() -> None:
+            with self.session() as s:
+                row = s.get(CursorRow, name)
+                if row is None:
+                    s.add(CursorRow(name=name, value=value))
+                else:
+                    row.value = value
+                    row.updated_at = datetime.now(timezone.utc)
+                s.commit()
+        self._guard(do)
+
+    # -- reads --------------------------------------------------------------------------------
+    def count(self, model: type[SQLModel], *where: Any) -> int:
+        with self.session() as s:
+            return s.exec(select(sa.func.count()).select_from(model).where(*where)).one()
+
+    def summary(self, run_id: str = "live") -> dict[str, Any]:
+        """Counts for the end-of-run summary and the console."""
+        with self.session() as s:
+            per_cat = s.exec(
+                select(ClassificationRow.category_code, sa.func.count())
+                .where(ClassificationRow.run_id == run_id, ClassificationRow.actionable == sa.true())
+                .group_by(ClassificationRow.category_code)
+                .order_by(sa.func.count().desc())
+            ).all()
+            tickets = s.exec(select(TicketRow.status, sa.func.count()).group_by(TicketRow.status)).all()
+        return {
+            "posts": self.count(PostRow),
+            "classified": self.count(ClassificationRow, ClassificationRow.run_id == run_id),
+            "actionable": self.count(ClassificationRow, ClassificationRow.run_id == run_id,
+                                     ClassificationRow.actionable == sa.true()),
+            "categories": {code or "-": n for code, n in per_cat},
+            "tickets": {status: n for status, n in tickets},
+            "dead_letters": self.count(DeadLetterRow),
+        }
+
+    def _guard(self, fn):
+        try:
+            return fn()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"archive write failed: {exc.__class__.__name__}: {str(exc).splitlines()[0][:300]}",
+                               hint="the batch was not committed and will be retried") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,8 @@
+"""Imports every module that defines archive tables, so Alembic and tests see them all.
+
+Features that add tables (incidents, alerts, replay runs ...) add their module here and a
+migration under ``migrations/versions`` whose ``down_revision`` is ``"0001_base"`` (or a later
+revision of their own): the archive upgrades to all heads.
+"""
+
+import sinks.archive.models  # noqa: F401
