@@ -26,3 +26,6 @@ test-fast: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)

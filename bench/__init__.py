@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): throughput, latency and memory of every stage. Not tests."""
