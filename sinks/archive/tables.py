@@ -6,3 +6,4 @@ revision of their own): the archive upgrades to all heads.
 """
 
 import sinks.archive.models  # noqa: F401
+import sinks.runs  # noqa: F401  (replay runs, issue 7)
