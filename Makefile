@@ -29,3 +29,13 @@ clean:
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# One Apache Kafka broker (KRaft) on 127.0.0.1 for development; see docs/kafka.md.
+KAFKA_DIR ?= var/kafka
+
+kafka-up:
+	scripts/kafka.sh up $(KAFKA_DIR)
+	@echo "export CIVIC_BUS__KIND=kafka CIVIC_KAFKA__BOOTSTRAP_SERVERS=$$(cat $(KAFKA_DIR)/bootstrap)"
+
+kafka-down:
+	scripts/kafka.sh down $(KAFKA_DIR)
