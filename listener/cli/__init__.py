@@ -21,6 +21,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "listener.cli.run_cmd",
     "listener.cli.config_cmd",
+    "listener.cli.replay_cmd",
 ]
 
 
