@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from listener.sanitize import clean_json, clean_str
+
 #: The longest post text we accept; longer text is cut here (and flagged), never dropped.
 MAX_TEXT_CHARS = 20_000
 
@@ -47,14 +49,23 @@ class Post(_Frozen):
     truncated: bool = False
     raw: dict[str, Any] | None = Field(None, description="the payload as received, for the archive")
 
-    @field_validator("text", mode="before")
+    @field_validator("id", "source", "author", "text", "language", "place", "quoted_id", "reposted_id", "url",
+                     mode="before")
     @classmethod
     def _clean_text(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            # lone surrogates cannot be stored or encoded: replace them
-            v = v.encode("utf-8", "replace").decode("utf-8")
-            v = v.replace("\x00", "")
-        return v
+        # lone surrogates cannot be encoded and NUL cannot be stored (PostgreSQL): clean them
+        return clean_str(v) if isinstance(v, str) else v
+
+    @field_validator("media_urls", "tags", mode="before")
+    @classmethod
+    def _clean_items(cls, v: Any) -> Any:
+        return tuple(clean_str(x) if isinstance(x, str) else x for x in v) if isinstance(v, (list, tuple)) else v
+
+    @field_validator("raw", mode="before")
+    @classmethod
+    def _clean_raw(cls, v: Any) -> Any:
+        # the raw payload must serialize (archive, Kafka, dead letters) whatever a source put in it
+        return clean_json(v) if isinstance(v, dict) else v
 
     @classmethod
     def build(cls, **kw: Any) -> "Post":
@@ -152,3 +163,38 @@ class DeadLetter(_Frozen):
     origin: str | None = Field(None, description="file:line, topic/partition/offset, URL ...")
     post_id: str | None = None
     created_at: AwareDatetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @field_validator("stage", "reason", "payload", "origin", "post_id", mode="before")
+    @classmethod
+    def _clean(cls, v: Any) -> Any:
+        return clean_str(v) if isinstance(v, str) else v
+
+
+#: The :attr:`DeadLetter.stage` that marks a delete travelling on the dead-letter topic.
+DELETE_STAGE = "source:delete"
+
+
+class PostDeleted(_Frozen):
+    """The author (or the platform) deleted a post: its text must leave the archive, and its
+    ticket must not be sent. Sources yield it; :func:`listener.pipeline.run_source` sends it on
+    the dead-letter topic as :meth:`to_dead_letter` so that it reaches the archive writer on any
+    bus (in-process or Kafka) without a new topic or type; the archive applies it there."""
+
+    post_id: str = Field(min_length=1, max_length=200)
+    source: str = Field(min_length=1)
+    reason: str = "deleted at the source"
+    deleted_at: AwareDatetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def to_dead_letter(self) -> DeadLetter:
+        return DeadLetter(stage=DELETE_STAGE, reason=f"{self.source}: {self.reason}", post_id=self.post_id,
+                          payload=self.model_dump_json(), origin=self.source, created_at=self.deleted_at)
+
+    @classmethod
+    def from_dead_letter(cls, letter: DeadLetter) -> "PostDeleted | None":
+        """The delete a dead letter carries, or ``None`` for an ordinary dead letter."""
+        if letter.stage != DELETE_STAGE or not letter.post_id:
+            return None
+        try:
+            return cls.model_validate_json(letter.payload)
+        except ValueError:
+            return cls(post_id=letter.post_id, source=letter.origin or "unknown", deleted_at=letter.created_at)

@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from classifiers.base import Classifier
-from config.errors import PermanentSinkError
+from config.errors import ClassifierError, PermanentSinkError
 from listener.bus import CLASSIFIED, DEAD_LETTER, RAW, Bus, Message
-from listener.models import Classification, ClassifiedPost, DeadLetter, Post
+from listener.models import Classification, ClassifiedPost, DeadLetter, Post, PostDeleted
 from listener.sources.base import Source
 from sinks.base import Sink
 
@@ -39,6 +39,7 @@ class PipelineStats:
     classified: int = 0
     actionable: int = 0
     dead_letters: int = 0
+    deletes: int = 0
     sink_retries: int = 0
     by_category: Counter[str] = field(default_factory=Counter)
     latest: deque[ClassifiedPost] = field(default_factory=lambda: deque(maxlen=50))
@@ -58,12 +59,30 @@ class PipelineStats:
 
 
 def run_source(source: Source, bus: Bus, stats: PipelineStats, stop: threading.Event) -> None:
-    """Publish everything ``source`` yields until it ends or ``stop`` is set."""
+    """Publish everything ``source`` yields until it ends or ``stop`` is set.
+
+    A :class:`PostDeleted` goes to ``dead_letter`` wrapped by :meth:`PostDeleted.to_dead_letter`
+    (keyed by the post id), where the archive's dead-letter writer applies it
+    (:meth:`sinks.archive.Archive.forget_post`). A source that yields nothing for a while still
+    stops: a watcher closes it as soon as ``stop`` is set.
+    """
+    done = threading.Event()
+
+    def close_on_stop() -> None:
+        while not done.is_set():
+            if stop.wait(0.2):
+                source.close()
+                return
+
+    threading.Thread(target=close_on_stop, name=f"stop-{source.name}", daemon=True).start()
     try:
         for item in source:
             if isinstance(item, Post):
                 bus.publish(RAW, item.id, item)
                 stats.add(posts_in=1)
+            elif isinstance(item, PostDeleted):
+                bus.publish(DEAD_LETTER, item.post_id, item.to_dead_letter())
+                stats.add(deletes=1)
             else:
                 bus.publish(DEAD_LETTER, item.post_id, item)
                 stats.add(dead_letters=1)
@@ -77,6 +96,8 @@ def run_source(source: Source, bus: Bus, stats: PipelineStats, stop: threading.E
         stats.error(msg)
         bus.publish(DEAD_LETTER, None, DeadLetter(stage="source", reason=msg, payload="", origin=source.name))
         stats.add(dead_letters=1)
+    finally:
+        done.set()
 
 
 class ClassifyStage:
@@ -90,13 +111,19 @@ class ClassifyStage:
     def classify(self, posts: Sequence[Post]) -> list[Classification | DeadLetter]:
         """Classify a batch; if the batch fails, classify one by one so one bad post costs only itself."""
         try:
-            return list(self.classifier.classify(posts))
+            results = list(self.classifier.classify(posts))
+            if len(results) != len(posts) or not all(isinstance(r, Classification) for r in results):
+                raise ClassifierError(f"the classifier returned {len(results)} results for {len(posts)} posts")
+            return results
         except Exception as batch_exc:
             log.warning("classifier failed on a batch of %d (%s); retrying one by one", len(posts), batch_exc)
             out: list[Classification | DeadLetter] = []
             for p in posts:
                 try:
-                    out.append(self.classifier.classify([p])[0])
+                    result = self.classifier.classify([p])[0]
+                    if not isinstance(result, Classification):
+                        raise ClassifierError(f"the classifier returned a {type(result).__name__}")
+                    out.append(result)
                 except Exception as exc:
                     out.append(DeadLetter(stage="classify", reason=f"{exc.__class__.__name__}: {exc}"[:1000],
                                           payload=p.model_dump_json(), post_id=p.id))

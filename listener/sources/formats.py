@@ -23,7 +23,10 @@ Parser = Callable[[dict[str, Any]], Post | None]
 def parse_time(value: Any, where: str = "created_at") -> datetime:
     """ISO 8601 (with ``Z``) or epoch seconds -> aware datetime (UTC when no zone is given)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise ParseError(f"{where} is not a usable epoch time: {value!r}"[:200]) from None
     if not isinstance(value, str) or not value:
         raise ParseError(f"{where} is missing or not a string: {value!r}"[:200])
     try:
@@ -32,7 +35,7 @@ def parse_time(value: Any, where: str = "created_at") -> datetime:
         try:  # RFC 2822-ish: "Mon, 03 Mar 2014 12:00:00 +0000"
             from email.utils import parsedate_to_datetime
             dt = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             raise ParseError(f"{where} is not a date: {value!r}"[:200]) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
@@ -41,6 +44,27 @@ def _require_dict(obj: Any, what: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise ParseError(f"{what} must be a JSON object, got {type(obj).__name__}")
     return obj
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The dict items of ``value`` when it is a list; anything else (a wrong type) counts as empty."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _key(value: Any) -> str | int | None:
+    """``value`` when it can be a lookup key (a string or number), else ``None``."""
+    return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+def _coordinates(point: Any) -> Coordinates | None:
+    """A GeoJSON point ``[lon, lat]``; a malformed or impossible one is ignored (``raw`` keeps it)."""
+    if not isinstance(point, dict) or not isinstance(point.get("coordinates"), list) or len(point["coordinates"]) != 2:
+        return None
+    lon, lat = point["coordinates"]
+    try:
+        return Coordinates(lat=lat, lon=lon)
+    except ValidationError:
+        return None
 
 
 def parse_x_v2(obj: dict[str, Any]) -> Post | None:
@@ -53,28 +77,25 @@ def parse_x_v2(obj: dict[str, Any]) -> Post | None:
     if not isinstance(text, str):
         raise ParseError(f"data.text is missing for tweet {tid}")
     includes = obj.get("includes") if isinstance(obj.get("includes"), dict) else {}
-    users = {u.get("id"): u for u in includes.get("users", []) if isinstance(u, dict)}
-    places = {p.get("id"): p for p in includes.get("places", []) if isinstance(p, dict)}
-    media = {m.get("media_key"): m for m in includes.get("media", []) if isinstance(m, dict)}
-    author = users.get(data.get("author_id"), {})
+    users = {_key(u.get("id")): u for u in _dicts(includes.get("users"))}
+    places = {_key(p.get("id")): p for p in _dicts(includes.get("places"))}
+    media = {_key(m.get("media_key")): m for m in _dicts(includes.get("media"))}
+    author = users.get(_key(data.get("author_id"))) or {}
     username = author.get("username") or data.get("author_id")
-    coords = None
     place_name = None
     geo = data.get("geo") if isinstance(data.get("geo"), dict) else {}
-    point = geo.get("coordinates") if isinstance(geo.get("coordinates"), dict) else None
-    if point and isinstance(point.get("coordinates"), list) and len(point["coordinates"]) == 2:
-        lon, lat = point["coordinates"]
-        coords = Coordinates(lat=lat, lon=lon)
-    if geo.get("place_id") in places:
+    coords = _coordinates(geo.get("coordinates"))
+    if _key(geo.get("place_id")) in places:
         place_name = places[geo["place_id"]].get("full_name")
-    refs = [r for r in data.get("referenced_tweets") or [] if isinstance(r, dict)]
+    refs = _dicts(data.get("referenced_tweets"))
     reposted = next((r.get("id") for r in refs if r.get("type") == "retweeted"), None)
     quoted = next((r.get("id") for r in refs if r.get("type") == "quoted"), None)
     replied = any(r.get("type") == "replied_to" for r in refs)
-    keys = (data.get("attachments") or {}).get("media_keys") or [] if isinstance(data.get("attachments"), dict) else []
+    keys = data["attachments"].get("media_keys") if isinstance(data.get("attachments"), dict) else []
+    keys = [k for k in keys if _key(k) is not None] if isinstance(keys, list) else []
     media_urls = tuple(u for u in ((media.get(k) or {}).get("url") or (media.get(k) or {}).get("preview_image_url")
                                    for k in keys) if u)
-    tags = tuple(r.get("tag") or str(r.get("id")) for r in obj.get("matching_rules") or [] if isinstance(r, dict))
+    tags = tuple(r.get("tag") or str(r.get("id")) for r in _dicts(obj.get("matching_rules")))
     try:
         return Post.build(
             id=f"x:{tid}", source="x", author=username, text=text,
@@ -92,7 +113,10 @@ def parse_post_json(obj: dict[str, Any]) -> Post | None:
     """Our own archived :class:`Post` JSON (``{"id":..., "source":..., "text":..., "created_at":...}``)."""
     try:
         return Post.build(**obj)
-    except (ValidationError, TypeError) as exc:
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ParseError(f"not a valid post: {'.'.join(map(str, err['loc'])) or '(root)'}: {err['msg']}"[:300]) from None
+    except TypeError as exc:
         raise ParseError(f"not a valid post: {str(exc).splitlines()[0][:200]}") from None
 
 
@@ -113,17 +137,34 @@ def register_format(name: str, detect: Callable[[dict[str, Any]], bool], parser:
 
 
 def parse_any(obj: Any) -> Post | None:
-    """Detect the shape of one decoded message and parse it."""
+    """Detect the shape of one decoded message and parse it.
+
+    Raises only :class:`ParseError`: a parser that fails in any other way (a payload with a
+    field of an unexpected type, say) is reported as a ParseError naming the format, so that one
+    odd message becomes a dead letter instead of ending the source.
+    """
     _require_dict(obj, "a stream message")
-    for _name, detect, parser in _FORMATS:
-        if detect(obj):
-            return parser(obj)
+    for name, detect, parser in _FORMATS:
+        try:
+            if detect(obj):
+                return parser(obj)
+        except ParseError:
+            raise
+        except ValidationError as exc:
+            err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
+            raise ParseError(f"{name} message has an invalid field {err['loc']}: {err['msg']}"[:500]) from None
+        except Exception as exc:  # noqa: BLE001 - any parser bug on odd input becomes a dead letter
+            raise ParseError(f"{name} parser could not read this message: {exc.__class__.__name__}: {exc}"[:500]) from None
     keys = ", ".join(sorted(map(str, obj.keys()))[:8])
     raise ParseError(f"unknown message shape (keys: {keys or 'none'})")
 
 
 def decode_json(line: bytes | str) -> Any:
-    """orjson.loads with a :class:`ParseError` that says what is wrong."""
+    """orjson.loads with a :class:`ParseError` that says what is wrong. A leading UTF-8 BOM is ignored."""
+    if isinstance(line, (bytes, bytearray)) and line.startswith(b"\xef\xbb\xbf"):
+        line = line[3:]
+    elif isinstance(line, str) and line.startswith("\ufeff"):
+        line = line[1:]
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError as exc:

@@ -52,9 +52,12 @@ class ReplaySource(Source):
                 origin = f"{self.path.name}:{lineno}"
                 try:
                     post = parse_any(decode_json(line))
-                except ParseError as exc:
-                    self.health.saw_error(f"{origin}: {exc.message}")
-                    yield DeadLetter(stage="source", reason=f"line {lineno}: {exc.message}",
+                    if post is not None and not isinstance(post, Post):
+                        raise ParseError(f"the parser returned a {type(post).__name__}, not a post")
+                except Exception as exc:  # noqa: BLE001 - one odd line must not end the replay
+                    message = exc.message if isinstance(exc, ParseError) else f"{exc.__class__.__name__}: {exc}"
+                    self.health.saw_error(f"{origin}: {message}")
+                    yield DeadLetter(stage="source", reason=f"line {lineno}: {message}"[:2000],
                                      payload=line.decode("utf-8", "replace")[:100_000], origin=origin)
                     continue
                 if post is None:

@@ -20,7 +20,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, select
 
 from config.errors import StorageError
-from listener.models import ClassifiedPost, DeadLetter, Post, Ticket
+from listener.models import DELETE_STAGE, ClassifiedPost, DeadLetter, Post, PostDeleted, Ticket
+from listener.sanitize import fit
 from sinks.archive.models import ClassificationRow, CursorRow, DeadLetterRow, PostRow, TicketRow
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -112,10 +113,13 @@ class Archive:
     # -- writes ---------------------------------------------------------------------------
     def _post_row(self, p: Post) -> dict[str, Any]:
         return dict(
-            id=p.id, source=p.source, author=author_handle(p.author, self.hash_authors), text=p.text,
-            created_at=p.created_at, language=p.language,
+            # strings are cut to their column's length: PostgreSQL refuses longer ones, and one odd
+            # post must not block its whole batch
+            id=p.id, source=fit(p.source, 50), author=fit(author_handle(p.author, self.hash_authors), 200),
+            text=p.text, created_at=p.created_at, language=fit(p.language, 20),
             lat=p.coordinates.lat if p.coordinates else None, lon=p.coordinates.lon if p.coordinates else None,
-            place=p.place, url=p.url, is_repost=p.is_repost, reposted_id=p.reposted_id, quoted_id=p.quoted_id,
+            place=fit(p.place, 300), url=fit(p.url, 500), is_repost=p.is_repost,
+            reposted_id=fit(p.reposted_id, 200), quoted_id=fit(p.quoted_id, 200),
             raw=orjson.dumps(p.raw).decode() if p.raw is not None else None, deleted=False,
             archived_at=datetime.now(timezone.utc),
         )
@@ -134,21 +138,28 @@ class Archive:
                 loc = c.location
                 rows.append(dict(
                     post_id=c.post_id, run_id=run_id, actionable=c.actionable, actionable_score=c.actionable_score,
-                    category_code=c.category.code if c.category else None,
+                    category_code=fit(c.category.code, 40) if c.category else None,
                     category_score=c.category.score if c.category else None,
                     location_text=loc.text[:300] if loc else None, location_kind=loc.kind.value if loc else None,
-                    address=loc.address if loc else None, neighborhood=loc.neighborhood if loc else None,
+                    address=fit(loc.address, 300) if loc else None,
+                    neighborhood=fit(loc.neighborhood, 100) if loc else None,
                     lat=loc.lat if loc else None, lon=loc.lon if loc else None,
-                    location_score=loc.score if loc else None, language=c.language,
-                    model_version=c.model_version, reason=(c.reason or None) and c.reason[:300],
+                    location_score=loc.score if loc else None, language=fit(c.language, 20),
+                    model_version=fit(c.model_version, 100), reason=(c.reason or None) and c.reason[:300],
                     created_at=datetime.now(timezone.utc),
                 ))
             return _insert_ignore(self.engine, ClassificationRow.__table__, rows, ["post_id", "run_id"])
         return self._guard(do)
 
     def write_dead_letters(self, items: Iterable[DeadLetter]) -> int:
-        rows = [dict(fingerprint=fingerprint(d.stage, d.origin, d.payload), stage=d.stage, reason=d.reason,
-                     payload=d.payload, origin=d.origin, post_id=d.post_id, created_at=d.created_at)
+        items = list(items)
+        for d in items:  # a delete travels as a dead letter (listener.models.PostDeleted): apply it
+            deleted = PostDeleted.from_dead_letter(d)
+            if deleted is not None:
+                self.forget_post(deleted.post_id)
+        rows = [dict(fingerprint=fingerprint(d.stage, d.origin, d.payload), stage=fit(d.stage, 50), reason=d.reason,
+                     payload=d.payload, origin=fit(d.origin, 500), post_id=fit(d.post_id, 200),
+                     created_at=d.created_at)
                 for d in items]
         return self._guard(lambda: _insert_ignore(self.engine, DeadLetterRow.__table__, rows, ["fingerprint"]))
 
@@ -157,10 +168,46 @@ class Archive:
         now = datetime.now(timezone.utc)
         rows = [dict(id=t.id, post_id=t.post_id, incident_id=(incident_ids[n] if incident_ids else None),
                      service_code=t.service_code, description=t.description, lat=t.lat, lon=t.lon,
-                     address=t.address, media_url=t.media_url, confidence=t.confidence, status=t.status.value,
+                     address=fit(t.address, 300),
+                     media_url=t.media_url if t.media_url and len(t.media_url) <= 500 else None,  # never a cut URL
+                     confidence=t.confidence, status=t.status.value,
                      attempts=0, created_at=t.created_at, updated_at=now)
                 for n, t in enumerate(tickets)]
         return self._guard(lambda: _insert_ignore(self.engine, TicketRow.__table__, rows, ["id"]))
+
+    # -- deletes ------------------------------------------------------------------------------
+    def forget_post(self, post_id: str) -> dict[str, int]:
+        """The post was deleted at its source: drop its text and raw payload, mark it deleted, and
+        cancel its tickets that are not yet sent (``pending`` or ``review``).
+
+        Idempotent. A delete that arrives before its post leaves a tombstone (a ``deleted`` row
+        without text), so the post, when it comes later, is not archived with its text (writes
+        are insert-or-ignore). The matching-text excerpt of its classifications (``location_text``)
+        and the payload of its dead letters go too, and the description of a cancelled ticket
+        is replaced. Returns counts: ``{"posts": ..., "tickets_cancelled": ...}``.
+        """
+        now = datetime.now(timezone.utc)
+        gone = "[deleted at the source]"
+        posts, tickets = PostRow.__table__, TicketRow.__table__
+
+        def do() -> dict[str, int]:
+            _insert_ignore(self.engine, posts, [dict(
+                id=post_id, source=post_id.split(":", 1)[0][:50] or "unknown", author=None, text=None,
+                created_at=now, is_repost=False, raw=None, deleted=True, archived_at=now)], ["id"])
+            with self.engine.begin() as conn:
+                n_posts = conn.execute(sa.update(posts).where(posts.c.id == post_id)
+                                       .values(text=None, raw=None, deleted=True)).rowcount
+                n_tickets = conn.execute(
+                    sa.update(tickets).where(tickets.c.post_id == post_id,
+                                             tickets.c.status.in_(("pending", "review")))
+                    .values(status="cancelled", description=gone, last_error=gone, updated_at=now)).rowcount
+                cls_t = ClassificationRow.__table__
+                conn.execute(sa.update(cls_t).where(cls_t.c.post_id == post_id).values(location_text=None))
+                dl = DeadLetterRow.__table__
+                conn.execute(sa.update(dl).where(dl.c.post_id == post_id, dl.c.stage != DELETE_STAGE)
+                             .values(payload=gone))
+            return {"posts": max(n_posts or 0, 0), "tickets_cancelled": max(n_tickets or 0, 0)}
+        return self._guard(do)
 
     # -- cursors ----------------------------------------------------------------------------
     def get_cursor(self, name: str) -> str | None:
