@@ -22,6 +22,8 @@ COMMAND_MODULES = [
     "listener.cli.run_cmd",
     "listener.cli.config_cmd",
     "listener.cli.replay_cmd",
+    "listener.cli.report_cmd",
+    "listener.cli.export_cmd",
 ]
 
 
