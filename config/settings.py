@@ -101,12 +101,17 @@ class Open311Settings(_Section):
 
 
 class KafkaSettings(_Section):
+    """The Kafka bus (``bus.kind = "kafka"``); env ``CIVIC_KAFKA__<KEY>``. See docs/kafka.md."""
+
     bootstrap_servers: Annotated[list[str], NoDecode] = ["127.0.0.1:9092"]
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: str = ""
+    sasl_mechanism: Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = ""
     sasl_username: str = ""
     sasl_password: SecretStr = SecretStr("")
     ssl_cafile: str = ""
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+    ssl_check_hostname: bool = True
     client_id: str = "civic-signal"
     group_prefix: str = "civic-signal"
     topic_raw: str = "civic.posts.raw"
@@ -119,11 +124,28 @@ class KafkaSettings(_Section):
     max_tries: int = Field(3, ge=1)
     session_timeout_ms: int = Field(10000, ge=1000)
     heartbeat_interval_ms: int = Field(3000, ge=100)
+    max_poll_interval_ms: int = Field(300000, ge=1000)
+    request_timeout_ms: int = Field(30000, ge=1000)
+    delivery_timeout_ms: int = Field(120000, ge=1000)
+    linger_ms: int = Field(5, ge=0)
+    compression_type: Literal["", "gzip"] = ""
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
 
     @field_validator("bootstrap_servers", mode="before")
     @classmethod
     def _split(cls, v: Any) -> Any:
         return [s.strip() for s in v.split(",") if s.strip()] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "KafkaSettings":
+        if not self.bootstrap_servers:
+            raise ValueError("bootstrap_servers must name at least one host:port")
+        if self.security_protocol.startswith("SASL") and not (self.sasl_mechanism and self.sasl_username):
+            raise ValueError(f"security_protocol {self.security_protocol} needs sasl_mechanism and sasl_username "
+                             "(and CIVIC_KAFKA__SASL_PASSWORD in the environment)")
+        if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
+            raise ValueError("heartbeat_interval_ms must be at most a third of session_timeout_ms")
+        return self
 
 
 class XRule(_Section):
@@ -138,6 +160,7 @@ class XSettings(_Section):
     watchdog_s: float = Field(30.0, gt=0)
     poll_interval_s: float = Field(60.0, gt=0)
     search_query: str = ""
+    search_max_results: int = Field(100, ge=10, le=100)
 
 
 class DataSiftSettings(_Section):
@@ -147,26 +170,54 @@ class DataSiftSettings(_Section):
     push_port: int = Field(8311, ge=0, le=65535)
     push_max_body_bytes: int = Field(5_000_000, ge=1)
     push_max_skew_s: int = Field(300, ge=1)
+    push_spool_dir: str = "push-spool"
+    watchdog_s: float = Field(60.0, gt=0)
 
 
 class JetstreamSettings(_Section):
     url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
     keywords: list[str] = []
+    watchdog_s: float = Field(30.0, gt=0)
+    cursor_rewind_s: float = Field(5.0, ge=0)
 
 
 class MastodonSettings(_Section):
     streaming_url: str = ""
     token: SecretStr = SecretStr("")
     streams: list[str] = ["public:local"]
+    watchdog_s: float = Field(60.0, gt=0)
 
 
 class ConsoleSettings(_Section):
     refresh_per_second: float = Field(4.0, gt=0, le=30)
+    poll_interval_s: float = Field(2.0, gt=0, description="how often the console reads the archive")
+    heartbeat_s: float = Field(5.0, gt=0, description="how often processes publish their health")
+    stale_after_s: float = Field(30.0, gt=0, description="a heartbeat older than this means the process is silent")
+    alert_check_s: float = Field(15.0, gt=0, description="how often the console evaluates the alert rules")
 
 
 class AlertSettings(_Section):
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")
+    webhook_timeout_s: float = Field(5.0, gt=0)
+    spike_window_minutes: float = Field(30.0, gt=0)
+    spike_baseline_days: float = Field(7.0, gt=0)
+    spike_min_count: int = Field(5, ge=1)
+    spike_factor: float = Field(3.0, ge=0)
+    stall_minutes: float = Field(10.0, gt=0)
+    delivery_window_minutes: float = Field(30.0, gt=0)
+    delivery_min_failures: int = Field(3, ge=1)
+    dead_letter_bucket_minutes: float = Field(10.0, gt=0)
+    dead_letter_buckets: int = Field(6, ge=2)
+    dead_letter_min: int = Field(10, ge=1)
+    dead_letter_factor: float = Field(3.0, ge=0)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, v: str) -> str:
+        if v and not (v.startswith("http://") or v.startswith("https://")):
+            raise ValueError("must be an http(s) URL")
+        return v
 
 
 class PrivacySettings(_Section):

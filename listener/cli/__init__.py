@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "listener.cli.replay_cmd",
     "listener.cli.report_cmd",
     "listener.cli.export_cmd",
+    "listener.cli.console_cmd",
 ]
 
 

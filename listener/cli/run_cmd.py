@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
         from listener.cli import settings_from
         from listener.sources.replay import ReplaySource
         from sinks.console import RunDisplay, summary_table
+        from sinks.health import HealthReporter, process_name
 
         overrides: dict = {}
         if speed is not None:
@@ -72,8 +73,10 @@ def register(app: typer.Typer) -> None:
             pipe.stop(hard=presses["n"] > 1)
         signal.signal(signal.SIGINT, on_sigint)
         try:
-            with RunDisplay(pipe.stats, [source], console=console,
-                            refresh_per_second=settings.console.refresh_per_second):
+            with HealthReporter(archive, process_name("run")).start(
+                    [source], pipe.stats, interval_s=settings.console.heartbeat_s), \
+                    RunDisplay(pipe.stats, [source], console=console, archive=archive, process=process_name("run"),
+                               refresh_per_second=settings.console.refresh_per_second):
                 stats = pipe.run()
         finally:
             signal.signal(signal.SIGINT, previous)

@@ -7,3 +7,4 @@ revision of their own): the archive upgrades to all heads.
 
 import sinks.archive.models  # noqa: F401
 import sinks.runs  # noqa: F401  (replay runs, issue 7)
+import sinks.console.models  # noqa: F401  (heartbeats, source health, alerts: issue 6)

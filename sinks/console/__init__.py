@@ -1,0 +1,31 @@
+"""The operations console: a live rich dashboard over the archive (and, in ``run``, the live pipeline).
+
+Modules: :mod:`.models` (tables), :mod:`.snapshot` (the frozen state a frame shows),
+:mod:`.collect` (reads that state from the archive), :mod:`.panels` (one module per panel),
+:mod:`.frame` (lays the panels out for the screen size), :mod:`.dashboard` (the live loop and
+the plain-line fallback), :mod:`.run_display` (what ``civic-signal run`` shows).
+
+Imports are lazy so that ``sinks.console.models`` stays cheap for Alembic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["RunDisplay", "summary_table", "short", "Dashboard", "collect", "build_frame"]
+
+_LAZY = {
+    "RunDisplay": "sinks.console.run_display",
+    "summary_table": "sinks.console.run_display",
+    "short": "sinks.console.text",
+    "Dashboard": "sinks.console.dashboard",
+    "collect": "sinks.console.collect",
+    "build_frame": "sinks.console.frame",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sinks.console' has no attribute {name!r}")
