@@ -30,7 +30,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em a
 h1{font-size:1.6em;margin-bottom:.2em} h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em} td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left}
 th{background:#f3f3f3} td.n{text-align:right;font-variant-numeric:tabular-nums} td.diag{background:#e6f2e6}
-img.chart{max-width:100%;height:auto;border:1px solid #eee} .muted{color:#666;font-size:.9em}
+figure{margin:1em 0} img.chart{max-width:100%;height:auto;border:1px solid #eee} .muted{color:#666;font-size:.9em}
 .kpi{display:inline-block;margin:0 1.5em .5em 0} .kpi b{display:block;font-size:1.6em}
 """
 
