@@ -8,3 +8,4 @@ revision of their own): the archive upgrades to all heads.
 import sinks.archive.models  # noqa: F401
 import sinks.runs  # noqa: F401  (replay runs, issue 7)
 import sinks.console.models  # noqa: F401  (heartbeats, source health, alerts: issue 6)
+import sinks.incident_tables  # noqa: F401  (incidents, incident reports, ticket events: issue 5)
