@@ -136,7 +136,8 @@ class ScriptedServer:
 
 
 def take(source, n: int, *, limit_s: float = 20.0, predicate=None) -> list:
-    """Iterate ``source`` in a thread until ``n`` items (matching ``predicate``) arrived; then close it.
+    """Iterate ``source`` in a thread until ``n`` items (matching ``predicate``) arrived; then close it
+    and let the iteration end by itself (so the source's after-publish steps run).
 
     ``limit_s`` only guards against a hang (the test then fails on the count), it is not a timing check.
     """
@@ -144,11 +145,11 @@ def take(source, n: int, *, limit_s: float = 20.0, predicate=None) -> list:
     got = threading.Event()
 
     def run() -> None:
-        for item in source:
+        for item in source:  # once enough arrived: close, and take what the source still finishes
             items.append(item)
-            if sum(1 for i in items if predicate is None or predicate(i)) >= n:
+            if not got.is_set() and sum(1 for i in items if predicate is None or predicate(i)) >= n:
                 got.set()
-                break
+                source.close()
         got.set()
 
     t = threading.Thread(target=run, daemon=True)
