@@ -14,21 +14,28 @@ from typing import Optional
 import typer
 
 
+def build_sinks(settings, archive, *, run_id: str = "live") -> list:
+    """The sinks every pipeline writes to (embedded or the Kafka sink role): archive + ticket outbox."""
+    from sinks.archive_sink import ArchiveSink
+    from sinks.tickets import OutboxSink
+
+    sinks = [ArchiveSink(archive, run_id=run_id)]
+    if run_id == "live":
+        sinks.append(OutboxSink(archive, auto_threshold=settings.gating.auto_threshold,
+                                review_threshold=settings.gating.review_threshold))
+    return sinks
+
+
 def build_pipeline(settings, sources, *, run_id: str = "live", classifier=None):
     """The embedded pipeline: ``sources`` -> classifier -> archive + ticket outbox (over the settings' bus)."""
     from classifiers.base import load_classifier
     from listener.bus import make_bus
     from listener.pipeline import Pipeline
     from sinks.archive import Archive
-    from sinks.archive_sink import ArchiveSink
-    from sinks.tickets import OutboxSink
 
     archive = Archive.from_settings(settings)
     classifier = classifier or load_classifier(settings)
-    sinks = [ArchiveSink(archive, run_id=run_id)]
-    if run_id == "live":
-        sinks.append(OutboxSink(archive, auto_threshold=settings.gating.auto_threshold,
-                                review_threshold=settings.gating.review_threshold))
+    sinks = build_sinks(settings, archive, run_id=run_id)
     bus = make_bus(settings, "memory")
     pipe = Pipeline(sources, bus, classifier, sinks, dead_letter_writer=archive.write_dead_letters,
                     batch_size=settings.bus.batch_size)
