@@ -1,0 +1,56 @@
+"""The spaCy component ``civic_location``: sets ``doc._.location`` from the text, or from
+``doc._.coordinates`` when the post carried coordinates (those win).
+
+Registration is explicit (:func:`register_location_factory`), idempotent, and adds the two
+extensions: ``Doc._.location`` (``Location | None``) and ``Doc._.coordinates``
+(``Coordinates | None``, set by the caller before the pipeline runs).
+"""
+
+from __future__ import annotations
+
+import threading
+
+_registered = False
+_lock = threading.Lock()
+
+FACTORY_NAME = "civic_location"
+
+
+class LocationComponent:
+    """Callable[[Doc], Doc]; the gazetteer is loaded once, at construction."""
+
+    def __init__(self, nlp=None, name: str = FACTORY_NAME, gazetteer_path: str = ""):
+        from classifiers.location.finder import LocationFinder
+        from classifiers.location.gazetteer import Gazetteer
+        self.name = name
+        self.finder = LocationFinder(Gazetteer.load(gazetteer_path)) if gazetteer_path else LocationFinder.default()
+
+    def __call__(self, doc):
+        doc._.location = self.finder.find(doc.text, doc._.coordinates)
+        return doc
+
+    def pipe(self, docs, batch_size: int = 1000):
+        find = self.finder.find
+        for doc in docs:
+            doc._.location = find(doc.text, doc._.coordinates)
+            yield doc
+
+
+def register_location_factory() -> None:
+    """Register the ``civic_location`` factory and the ``Doc`` extensions, once per process."""
+    global _registered
+    if _registered:
+        return
+    with _lock:
+        if _registered:
+            return
+        from spacy.language import Language
+        from spacy.tokens import Doc
+        if not Doc.has_extension("location"):
+            Doc.set_extension("location", default=None)
+        if not Doc.has_extension("coordinates"):
+            Doc.set_extension("coordinates", default=None)
+        if FACTORY_NAME not in Language.factories:
+            Language.factory(FACTORY_NAME, default_config={"gazetteer_path": ""},
+                             func=lambda nlp, name, gazetteer_path: LocationComponent(nlp, name, gazetteer_path))
+        _registered = True
