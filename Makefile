@@ -39,3 +39,9 @@ kafka-up:
 
 kafka-down:
 	scripts/kafka.sh down $(KAFKA_DIR)
+
+# Rebuild the shipped gazetteer (classifiers/data/gazetteer/) from the shared data, deterministically.
+SHARED_DATA ?= ../shared/data
+.PHONY: gazetteer
+gazetteer: install
+	$(BIN)/python scripts/build_gazetteer.py --data $(SHARED_DATA)

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "listener.cli.report_cmd",
     "listener.cli.export_cmd",
     "listener.cli.console_cmd",
+    "listener.cli.geocode_cmd",
 ]
 
 
