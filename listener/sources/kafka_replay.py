@@ -7,9 +7,10 @@ those records and stops, without a consumer group and without committing anythin
 never disturbs the live consumers. Record timestamps are when the record was produced (or the
 post time, if the producer set it): see :meth:`KafkaRangeSource.plan`.
 
-Values are decoded with :func:`listener.sources.formats.parse_any` (our Post JSON, or any raw
-stream shape); a record that does not parse comes out as a dead letter naming
-``topic/partition/offset``.
+Values are bus envelopes (:mod:`listener.bus.envelope`: a ``post``, or the post inside a
+``classified``, so the raw and the classified topics can both be replayed) or any raw stream shape
+:func:`listener.sources.formats.parse_any` knows; a record that does not parse comes out as a
+dead letter naming ``topic/partition/offset``.
 """
 
 from __future__ import annotations
@@ -42,14 +43,20 @@ def _ms(dt: datetime) -> int:
 
 
 def consumer_config(kafka) -> dict[str, Any]:
-    """KafkaConsumer keyword arguments from :class:`config.settings.KafkaSettings` (no group)."""
-    cfg: dict[str, Any] = dict(bootstrap_servers=list(kafka.bootstrap_servers), client_id=kafka.client_id + "-replay",
-                               group_id=None, enable_auto_commit=False, security_protocol=kafka.security_protocol)
-    if kafka.sasl_mechanism:
-        cfg.update(sasl_mechanism=kafka.sasl_mechanism, sasl_plain_username=kafka.sasl_username,
-                   sasl_plain_password=kafka.sasl_password.get_secret_value())
-    if kafka.ssl_cafile:
-        cfg["ssl_cafile"] = kafka.ssl_cafile
+    """KafkaConsumer keyword arguments from :class:`config.settings.KafkaSettings`: no group, no commits.
+
+    Connection options (servers, TLS, SASL) come from the Kafka bus's ``client_config`` so that
+    replay connects exactly as the pipeline does.
+    """
+    try:
+        from listener.bus.kafka import client_config
+        cfg = client_config(kafka)
+    except (ImportError, AttributeError):  # the bus module is older or absent: the essentials only
+        cfg = dict(bootstrap_servers=list(kafka.bootstrap_servers), security_protocol=kafka.security_protocol)
+        if kafka.sasl_mechanism:
+            cfg.update(sasl_mechanism=kafka.sasl_mechanism, sasl_plain_username=kafka.sasl_username,
+                       sasl_plain_password=kafka.sasl_password.get_secret_value())
+    cfg.update(client_id=f"{kafka.client_id}-replay", group_id=None, enable_auto_commit=False)
     return cfg
 
 
@@ -118,16 +125,27 @@ class KafkaRangeSource(Source):
         return sum(r.size for r in self.plan())
 
     def _decode(self, rec: Any) -> Post | DeadLetter | None:
+        """A record's post: a bus envelope (``post``, or the post inside ``classified``) or any raw shape."""
         origin = f"{self.topic}/{rec.partition}/{rec.offset}"
         value = rec.value
         try:
             if value is None:
                 raise ParseError("empty record (tombstone)")
-            return parse_any(decode_json(value))
+            obj = decode_json(value)
+            if isinstance(obj, dict) and {"v", "type", "data"} <= obj.keys():
+                from listener.bus.envelope import decode
+                from listener.models import ClassifiedPost
+                item = decode(value)
+                if isinstance(item, ClassifiedPost):
+                    return item.post
+                if not isinstance(item, Post):
+                    raise ParseError(f"a {type(item).__name__} envelope carries no post")
+                return item
+            return parse_any(obj)
         except ParseError as exc:
             self.health.saw_error(f"{origin}: {exc.message}")
             payload = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-            return DeadLetter(stage="source", reason=exc.message, payload=payload[:100_000], origin=origin)
+            return DeadLetter(stage="source", reason=exc.message[:1000], payload=payload[:100_000], origin=origin)
 
     def __iter__(self) -> Iterator[Post | DeadLetter]:
         plan = [r for r in self.plan() if r.size]
