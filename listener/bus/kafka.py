@@ -208,6 +208,22 @@ class KafkaBus(Bus):
         finally:
             probe.close(autocommit=False)
 
+    def group_members(self, group: str) -> tuple[str, int]:
+        """``(state, members)`` of a consumer group, e.g. ``("Stable", 2)``; ``("Dead", 0)`` when unknown."""
+        from kafka import KafkaAdminClient
+        from kafka.errors import KafkaError
+        try:
+            admin = KafkaAdminClient(**client_config(self.settings))
+        except KafkaError as exc:
+            raise _kafka_error("cannot reach Kafka to describe a group", exc, self.settings) from None
+        try:
+            info = admin.describe_groups([self.group_id(group)]).get(self.group_id(group)) or {}
+        except KafkaError as exc:
+            raise _kafka_error(f"cannot describe group {self.group_id(group)}", exc, self.settings) from None
+        finally:
+            admin.close()
+        return str(info.get("group_state") or info.get("state") or "Dead"), len(info.get("members") or [])
+
     def depth(self, topic: str) -> int | None:
         return None
 

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "listener.cli.export_cmd",
     "listener.cli.console_cmd",
     "listener.cli.geocode_cmd",
+    "listener.cli.listen_cmd",
 ]
 
 
