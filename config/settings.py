@@ -85,6 +85,8 @@ class Open311Settings(_Section):
     retry_max_s: float = Field(3600.0, gt=0)
     status_sync_minutes: float = Field(15, gt=0)
     services_refresh_minutes: float = Field(1440, gt=0)
+    deliver_every_s: float = Field(5.0, gt=0, description="the outbox sweep: how often due tickets are sent")
+    end_wait_s: float = Field(30.0, ge=0, description="how long `run` waits at the end for due deliveries")
 
     @field_validator("url")
     @classmethod
