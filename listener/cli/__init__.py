@@ -27,6 +27,8 @@ COMMAND_MODULES = [
     "listener.cli.console_cmd",
     "listener.cli.geocode_cmd",
     "listener.cli.listen_cmd",
+    "listener.cli.review_cmd",
+    "listener.cli.tickets_cmd",
 ]
 
 

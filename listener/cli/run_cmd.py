@@ -17,12 +17,11 @@ import typer
 def build_sinks(settings, archive, *, run_id: str = "live") -> list:
     """The sinks every pipeline writes to (embedded or the Kafka sink role): archive + ticket outbox."""
     from sinks.archive_sink import ArchiveSink
-    from sinks.tickets import OutboxSink
+    from sinks.incidents import IncidentSink
 
     sinks = [ArchiveSink(archive, run_id=run_id)]
     if run_id == "live":
-        sinks.append(OutboxSink(archive, auto_threshold=settings.gating.auto_threshold,
-                                review_threshold=settings.gating.review_threshold))
+        sinks.append(IncidentSink.from_settings(archive, settings))  # one ticket per incident
     return sinks
 
 
@@ -71,6 +70,8 @@ def register(app: typer.Typer) -> None:
             return
         source = ReplaySource(settings.resolve_path(settings.replay.path), speed=settings.replay.speed)
         pipe, archive = build_pipeline(settings, [source])
+        from sinks.open311.runtime import start_delivery  # None unless CIVIC_OPEN311__URL is set
+        delivery = start_delivery(settings, archive, pipe)
         console = Console(force_terminal=False) if plain else Console()
         previous = signal.getsignal(signal.SIGINT)
         presses = {"n": 0}
@@ -78,6 +79,8 @@ def register(app: typer.Typer) -> None:
         def on_sigint(signum, frame):  # first: drain; second: stop now
             presses["n"] += 1
             pipe.stop(hard=presses["n"] > 1)
+            if delivery:
+                delivery.stop()  # do not wait for deliveries at the end
         signal.signal(signal.SIGINT, on_sigint)
         try:
             with HealthReporter(archive, process_name("run")).start(
@@ -85,8 +88,13 @@ def register(app: typer.Typer) -> None:
                     RunDisplay(pipe.stats, [source], console=console, archive=archive, process=process_name("run"),
                                refresh_per_second=settings.console.refresh_per_second):
                 stats = pipe.run()
+            delivery_lines = delivery.finish() if delivery else []
         finally:
             signal.signal(signal.SIGINT, previous)
+            if delivery:
+                delivery.close()
         console.print(summary_table(archive.summary()))
+        for line in delivery_lines:
+            console.print(line, markup=False, soft_wrap=True, style="red" if "ERROR" in line else None)
         console.print(f"this run: {stats.posts_in} posts read, {stats.classified} classified, "
                       f"{stats.actionable} actionable, {stats.dead_letters} dead letters", markup=False)

@@ -69,7 +69,11 @@ class ServiceCatalog:
         with self._lock:
             if code in self._definitions:
                 return self._definitions[code]
-        d = self.client.definition(code)
+        try:
+            d = self.client.definition(code)
+        except PermanentSinkError as exc:  # listed with metadata but no definition: send without attributes
+            log.warning("open311: service %s has no readable definition, sending without attributes: %s", code, exc)
+            d = ServiceDefinition(service_code=code)
         with self._lock:
             self._definitions[code] = d
         return d

@@ -206,6 +206,8 @@ class FakeOpen311:
             return self._services(q)
         if method == "GET" and rel.startswith("services/") and rel.endswith(".json"):
             code = rel[len("services/"):-5]
+            if code not in self.definitions and any(x["service_code"] == code for x in self.services):
+                return 200, {"service_code": code, "attributes": []}, None
             if code not in self.definitions:
                 return 404, [{"code": 404, "description": f"service_code {code} has no definition"}], None
             return 200, self.definitions[code], None
