@@ -140,7 +140,7 @@ def category_spikes(window: Mapping[tuple[str, str], int], baseline: Mapping[tup
             out.append(Alert(
                 rule="category_spike", key=f"category_spike:{code}:{hood}:{_bucket(now, rules.spike_window)}",
                 subject=f"{code} in {hood}", severity="warning", raised_at=now,
-                message=f"{n} {name} reports in {hood} within {minutes} min (baseline {expected:.1f})",
+                message=f"spike: {n} {code} in {hood} within {minutes} min (baseline {expected:.1f}; {name})",
                 data={"category": code, "neighborhood": hood, "count": n, "expected": round(expected, 2),
                       "window_minutes": minutes}))
     return out

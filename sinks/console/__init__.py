@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["RunDisplay", "summary_table", "short", "Dashboard", "collect", "build_frame"]
+__all__ = ["RunDisplay", "summary_table", "short", "Dashboard", "build_frame"]
 
 _LAZY = {
     "RunDisplay": "sinks.console.run_display",
     "summary_table": "sinks.console.run_display",
     "short": "sinks.console.text",
     "Dashboard": "sinks.console.dashboard",
-    "collect": "sinks.console.collect",
     "build_frame": "sinks.console.frame",
 }
 

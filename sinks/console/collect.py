@@ -91,7 +91,8 @@ def incidents_table(engine: sa.Engine, max_age_s: float = 60.0) -> sa.Table | No
 
 def _neighbourhoods(conn: sa.Connection, engine: sa.Engine, since_day: datetime) -> tuple[dict[str, int], str]:
     inc = incidents_table(engine)
-    if inc is not None:
+    # the incidents table may exist while no process writes incidents yet: then tickets it is
+    if inc is not None and conn.execute(sa.select(sa.literal(1)).select_from(inc).limit(1)).first() is not None:
         hood = inc.c.neighborhood if "neighborhood" in inc.c else inc.c.neighbourhood
         rows = conn.execute(sa.select(hood, sa.func.count()).where(hood.is_not(None),
                                                                    sa.func.lower(inc.c.status).not_in(CLOSED_INCIDENT))

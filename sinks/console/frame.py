@@ -17,13 +17,15 @@ WIDE = 120
 
 def header(snap: Snapshot) -> Text:
     p = snap.pipeline
+    if snap.error:
+        return Text.assemble((f" {snap.title} ", "bold white on red"), " ",
+                             (snap.now.strftime("%H:%M:%S UTC"), "bold"), "  ", (snap.error, "bold red"),
+                             no_wrap=True, overflow="ellipsis")
     t = Text.assemble((f" {snap.title} ", "bold white on blue"), " ",
                       (snap.now.strftime("%Y-%m-%d %H:%M:%S UTC"), "bold"), "  ",
                       (f"processes {p.processes_up}/{p.processes_total} up", "green" if p.processes_up else "yellow"),
                       "  ", (f"alerts {len(snap.alerts)}", "bold red" if snap.alerts else "green"), "  ",
                       (f"review {snap.delivery.review}", "magenta"), no_wrap=True, overflow="ellipsis")
-    if snap.error:
-        t.append(f"  {snap.error}", style="bold red")
     return t
 
 
@@ -49,9 +51,9 @@ def build_frame(snap: Snapshot, width: int, height: int) -> Layout:
         root["top"].split_row(Layout(sources.render(snap, top - 2, wide=True), ratio=2),
                               Layout(pipeline.render(snap, top - 2, wide=True), ratio=1),
                               Layout(tickets.render(snap, top - 2, wide=True), ratio=1))
-        root["middle"].split_row(Layout(categories.render(snap, middle - 2, wide=True), ratio=3),
-                                 Layout(neighbourhoods.render(snap, middle - 2, wide=True), ratio=2),
-                                 Layout(alerts.render(snap, middle - 2, wide=True), ratio=2))
+        root["middle"].split_row(Layout(categories.render(snap, middle - 2, wide=True), ratio=5),
+                                 Layout(neighbourhoods.render(snap, middle - 2, wide=True), ratio=3),
+                                 Layout(alerts.render(snap, middle - 2, wide=True), ratio=3))
         root["bottom"].update(hits.render(snap, bottom - 2, wide=True))
         return root
     n_alerts = min(len(snap.alerts), 2 if height < 30 else 4)

@@ -26,6 +26,8 @@ def render(snap: Snapshot, rows: int, *, wide: bool = False) -> Panel:
     cols = [("age", {"width": 4, "justify": "right"}), ("alert", {"ratio": 1})]
     t = grid_table(*cols)
     t.show_header = False
+    if wide:  # room for two lines per alert
+        t.columns[1].no_wrap, t.columns[1].overflow = False, "fold"
     shown = snap.alerts if len(snap.alerts) <= rows else snap.alerts[: max(rows - 1, 0)]
     for a in shown:
         t.add_row(ago(a.raised_at, snap.now), Text(a.message, style=SEVERITY_STYLE.get(a.severity, "yellow")))

@@ -15,13 +15,13 @@ def render(snap: Snapshot, rows: int, *, wide: bool = False) -> Panel:
     if wide:
         cols.append(("name", {"ratio": 2}))
     cols += [("1h", {"justify": "right", "width": 4}), ("24h", {"justify": "right", "width": 5}),
-             ("last 24h" if wide else "12h", {"width": 24 if wide else 12})]
+             ("last 24h" if wide else "8h", {"width": 24 if wide else 8})]
     t = grid_table(*cols)
     cats = snap.categories
     shown = cats if len(cats) <= rows - 1 else cats[: max(rows - 2, 0)]
     for c in shown:
         cells = [c.code] + ([c.name] if wide else [])
-        series = c.series if wide else c.series[-12:]
+        series = c.series if wide else c.series[-8:]
         cells += [Text(str(c.hour), style="bold" if c.hour else "dim"), str(c.day),
                   Text(sparkline(series), style="green")]
         t.add_row(*cells)

@@ -18,7 +18,8 @@ def render(snap: Snapshot, rows: int, *, wide: bool = False) -> Panel:
     g.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
     rate = "-" if p.rate_per_s is None else f"{p.rate_per_s:,.1f}/s"
     lines = [
-        ("throughput", f"[bold]{rate}[/]  in {p.posts_in:,} · cls {p.classified:,} · act {p.actionable:,}"),
+        ("throughput", f"[bold]{rate}[/] classified"),
+        ("posts", f"{p.posts_in:,} in · {p.classified:,} cls · [green]{p.actionable:,}[/] act"),
         ("queue", ("-" if p.queue_depth is None else f"{p.queue_depth:,}")
          + ("" if p.lag is None else f"  lag [bold]{p.lag:,}[/]")),
         ("dead letters", f"[{'red' if p.dead_letters_hour else 'green'}]{p.dead_letters_total:,}[/]"
