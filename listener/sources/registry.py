@@ -20,8 +20,24 @@ def _replay(settings: Any, path: str | None = None, speed: float | None = None, 
                         speed=settings.replay.speed if speed is None else speed)
 
 
+def _lazy(module: str) -> SourceFactory:
+    """The ``factory`` of ``listener.sources.<module>``, imported only when that source is used."""
+    def make(settings: Any, **options: Any) -> Source:
+        from importlib import import_module
+        return import_module(f"listener.sources.{module}").factory(settings, **options)
+    make.__name__ = f"{module}_factory"
+    return make
+
+
 SOURCES: dict[str, SourceFactory] = {
     "replay": _replay,
+    # network sources (docs/sources.md): each module's factory(settings, **options)
+    "x": _lazy("x_stream"),
+    "x-search": _lazy("x_search"),
+    "datasift": _lazy("datasift"),
+    "datasift-push": _lazy("push"),
+    "jetstream": _lazy("jetstream"),
+    "mastodon": _lazy("mastodon"),
 }
 
 
