@@ -136,6 +136,23 @@ def register_format(name: str, detect: Callable[[dict[str, Any]], bool], parser:
     _FORMATS.insert(0, entry) if first else _FORMATS.append(entry)
 
 
+#: Modules that teach :func:`parse_any` the network sources' shapes (DataSift, Jetstream,
+#: Mastodon, X compliance events); imported on first use, so a replay reads any of them.
+FORMAT_MODULES = ("listener.sources.x_common", "listener.sources.datasift", "listener.sources.jetstream",
+                  "listener.sources.mastodon")
+_format_modules_loaded = False
+
+
+def load_format_modules() -> None:
+    """Import :data:`FORMAT_MODULES` once (each registers its shapes with :func:`register_format`)."""
+    global _format_modules_loaded
+    if not _format_modules_loaded:
+        _format_modules_loaded = True
+        import importlib
+        for module in FORMAT_MODULES:
+            importlib.import_module(module)
+
+
 def parse_any(obj: Any) -> Post | None:
     """Detect the shape of one decoded message and parse it.
 
@@ -143,6 +160,7 @@ def parse_any(obj: Any) -> Post | None:
     field of an unexpected type, say) is reported as a ParseError naming the format, so that one
     odd message becomes a dead letter instead of ending the source.
     """
+    load_format_modules()
     _require_dict(obj, "a stream message")
     for name, detect, parser in _FORMATS:
         try:
