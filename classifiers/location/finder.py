@@ -40,6 +40,7 @@ _TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’.][a-z0-9]+)*|[&@/+]")
 _NUM_RE = re.compile(r"^\d{1,5}[a-z]?$")
 _ZIP_RE = re.compile(r"^02[12]\d\d$")
 _COORD_RE = re.compile(r"(4[12]\.\d{3,})\s*[,;/ ]\s*(-7[01]\.\d{3,})")
+_NOISE_RE = re.compile(r"@\w+|https?://\S+")
 _END = ""  # trie terminal key (no token is empty)
 
 #: Words that join the two streets of an intersection; at least one must be a real joiner.
@@ -80,7 +81,7 @@ def _variants(toks: list[str], street: bool) -> list[tuple[str, ...]]:
         a = [t]
         if street and i == last and last > 0 and t in _TYPE_FORMS:
             a = sorted(_TYPE_FORMS[t], key=lambda f: (f != t, f))
-        elif street and i == 0 and t in _DIR_WORDS and last >= 1:
+        elif street and i == 0 and t in _DIR_WORDS and last >= 1 and not (last == 1 and toks[1] in _TYPE_FORMS):
             a = [t, _DIR_WORDS[t]]
         elif t in _ORD_WORDS:
             a = [t, _ORD_WORDS[t]]
@@ -167,6 +168,8 @@ class LocationFinder:
                     self._add(("the", *v)).places.append((pi, weak))
         for name in g.hood_names:
             self._add(tuple(name.lower().split())).hoods.append((name, False))
+            if " " in name:  # hashtags: #EastBoston, #JamaicaPlain
+                self._add((name.lower().replace(" ", ""),)).hoods.append((name, False))
         for nick, name in NEIGHBORHOOD_NICKNAMES.items():
             self._add(tuple(t for t in re.split(r"[\s/]+", nick) if t)).hoods.append((name, nick in _WEAK_HOODS))
         for name in (*OTHER_CITIES, *g.foreign):
@@ -190,6 +193,8 @@ class LocationFinder:
     def _find(self, text: str) -> Location | None:
         if "&" in text:
             text = html.unescape(text)
+        if "@" in text or "http" in text:  # user names and links are not places
+            text = _NOISE_RE.sub(lambda m: " " * len(m.group(0)), text)
         low = text.lower()
         if len(low) != len(text):  # a few characters change length when lowered: keep offsets true
             text = low
@@ -197,15 +202,18 @@ class LocationFinder:
             m = _COORD_RE.search(low)
             if m:
                 return self._from_coordinates(Coordinates(lat=float(m.group(1)), lon=float(m.group(2))), m.group(0))
-        spans = [(m.group(0), m.start(), m.end()) for m in _TOKEN_RE.finditer(low)]
-        if not spans:
+        toks = _TOKEN_RE.findall(low)
+        if not toks:
             return None
-        toks = [s[0].replace("'", "").replace("’", "").replace(".", "") if ("'" in s[0] or "." in s[0] or "’" in s[0])
-                else s[0] for s in spans]
-        matches = self._scan(toks, spans, text)
-        zips = [t for t in toks if len(t) == 5 and _ZIP_RE.match(t)]
+        if "'" in low or "." in low or "’" in low:
+            toks = [t.replace("'", "").replace("’", "").replace(".", "") for t in toks]
+        matches = self._scan(toks)
+        zips = [t for t in toks if len(t) == 5 and t[:2] == "02" and _ZIP_RE.match(t)]
         if not matches and not zips:
             return None
+        spans = [m.span() for m in _TOKEN_RE.finditer(low)]
+        for m in matches:
+            m.cap = text[spans[m.start][0]].isupper()
 
         hood_ctx = None
         foreign = False
@@ -226,7 +234,7 @@ class LocationFinder:
             return None
 
         def span(a: int, b: int) -> str:
-            return text[spans[a][1]:spans[b - 1][2]]
+            return text[spans[a][0]:spans[b - 1][1]]
 
         # 1. address
         for m in matches:
@@ -236,10 +244,12 @@ class LocationFinder:
             k = m.start - 1
             if k >= 2 and toks[k] == "of" and toks[k - 1] == "block":
                 k -= 2
+            elif k >= 1 and len(toks[k]) == 1 and toks[k] in "abcdefgh" and _NUM_RE.match(toks[k - 1]):
+                k -= 1   # "195 d Ashmont St": a unit letter
             if not _NUM_RE.match(toks[k]):
                 continue
             num = int(toks[k].rstrip("abcdefghijklmnopqrstuvwxyz"))
-            if not m.e.streets and not (m.cap or self._cap(text, spans, k + 1)):
+            if not m.e.streets and not m.cap:
                 continue
             best = self._best(self.gaz.address(si, num, hood_ctx) for si in cands)
             if best:
@@ -296,7 +306,7 @@ class LocationFinder:
                 return Location(text=z, kind=LocationKind.NEIGHBORHOOD, neighborhood=h, lat=la, lon=lo, score=0.25)
         return None
 
-    def _scan(self, toks: list[str], spans, text: str) -> list[_Match]:
+    def _scan(self, toks: list[str]) -> list[_Match]:
         out: list[_Match] = []
         trie = self._trie
         n = len(toks)
@@ -322,14 +332,9 @@ class LocationFinder:
             if last is None:
                 i += 1
                 continue
-            out.append(_Match(i, last[0], last[1], self._cap(text, spans, i)))
+            out.append(_Match(i, last[0], last[1], False))
             i = last[0]
         return out
-
-    @staticmethod
-    def _cap(text: str, spans, i: int) -> bool:
-        c = text[spans[i][1]]
-        return c.isupper()
 
     @staticmethod
     def _best(hits) -> Hit | None:

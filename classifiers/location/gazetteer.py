@@ -83,7 +83,8 @@ class Gazetteer:
             for p in numbered:
                 grid[(int(p[1] / _GRID), int(p[2] / _GRID))].append((p[1], p[2], si, p[0]))
         self._grid = dict(grid)
-        self._hood_counts: dict[int, dict[str, int]] = {}
+        self._street_cache: dict = {}
+        self._hood_split: dict[int, dict[str, tuple[list[int], list[tuple]]]] = {}
         self._inter: dict[tuple[int, int], list[tuple[float, float, str, int]]] = defaultdict(list)
         for a, b, la, lo, h, n in data["intersections"]:
             self._inter[(min(a, b), max(a, b))].append((la / _E5, lo / _E5, hn[h], n))
@@ -133,70 +134,58 @@ class Gazetteer:
     def has_points(self, si: int) -> bool:
         return bool(self._pts.get(si))
 
+    def _by_hood(self, si: int) -> dict[str, tuple[list[int], list[tuple]]]:
+        """Numbered points of a street split by neighbourhood, each sorted by number (cached)."""
+        d = self._hood_split.get(si)
+        if d is None:
+            d = {}
+            for p in self._pts[si][:len(self._nums[si])]:
+                d.setdefault(p[3], ([], []))
+                d[p[3]][0].append(p[0])
+                d[p[3]][1].append(p)
+            self._hood_split[si] = d
+        return d
+
     def address(self, si: int, num: int, hood: str | None = None) -> Hit | None:
         """A house number on a street: the exact point, else interpolated between the nearest
-        known numbers on the same side (same parity) in the same neighbourhood. Without a
-        neighbourhood, streets of one name in several neighbourhoods are each tried, and the best
-        fit wins (ties go to the neighbourhood with most records on that street)."""
-        nums = self._nums.get(si)
-        if not nums:
+        known numbers on the same side (same parity) in the same neighbourhood. Streets of one
+        name in several neighbourhoods are each tried when ``hood`` does not settle it, and the
+        best fit wins (ties go to the neighbourhood with most records on that street)."""
+        if not self._nums.get(si):
             return None
-        counts = self._hood_counts.get(si)
-        if counts is None:
-            counts = self._hood_counts[si] = _count_hoods(self._pts[si][:len(nums)])
-        if hood not in counts:
-            if len(counts) == 1:
-                return self._address_in(si, num, next(iter(counts)))
-            best = None
-            for h, n in counts.items():
-                hit = self._address_in(si, num, h)
-                if hit is not None and (best is None or (hit.score, n) > best[0]):
-                    best = ((hit.score, n), hit)
-            return best[1] if best else None
-        return self._address_in(si, num, hood)
-
-    def _address_in(self, si: int, num: int, hood: str | None) -> Hit | None:
-        nums = self._nums[si]
-        pts = self._pts[si]
-        pos = bisect.bisect_left(nums, num)
-        disp = f"{num} {self.street_display[si]}"
-
-        def ok(i: int, parity: bool) -> bool:
-            return (hood is None or pts[i][3] == hood) and (not parity or (nums[i] - num) % 2 == 0)
-
-        for parity in (True, False):
-            lo = next((i for i in range(min(pos, len(nums) - 1), max(-1, pos - 400), -1)
-                       if nums[i] <= num and ok(i, parity)), None)
-            hi = next((i for i in range(pos, min(len(nums), pos + 400)) if ok(i, parity)), None)
-            if lo is not None and nums[lo] == num:
-                p = pts[lo]
-                return Hit(p[1], p[2], p[3], 0.95, disp)
-            if hi is not None and nums[hi] == num:
-                p = pts[hi]
-                return Hit(p[1], p[2], p[3], 0.95, disp)
-            if lo is not None and hi is not None:
-                a, b = pts[lo], pts[hi]
-                if b[0] - a[0] <= 400 and a[3] == b[3] and distance_m(a[1], a[2], b[1], b[2]) < 1500:
-                    f = (num - a[0]) / (b[0] - a[0])
-                    return Hit(a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2]), a[3], 0.85, disp)
-            near = [i for i in (lo, hi) if i is not None and abs(nums[i] - num) <= 60]
-            if near:
-                p = pts[min(near, key=lambda i: abs(nums[i] - num))]
-                return Hit(p[1], p[2], p[3], 0.7, disp)
-        return None
+        split = self._by_hood(si)
+        if hood in split:
+            hit = _address_in(split[hood][0], split[hood][1], num, self.street_display[si])
+            if hit is not None:
+                return hit
+        best = None
+        for h, (nums, pts) in split.items():
+            hit = _address_in(nums, pts, num, self.street_display[si])
+            if hit is not None and (best is None or (hit.score, len(nums)) > best[0]):
+                best = ((hit.score, len(nums)), hit)
+        return best[1] if best else None
 
     def street(self, si: int, hood: str | None = None, near: tuple[float, float] | None = None) -> Hit | None:
         """A point on the street: nearest to ``near`` if given, else the middle of its points in
-        ``hood`` (or in the neighbourhood where it has most points)."""
-        pts = self._pts.get(si)
-        if not pts:
+        ``hood`` (or in the neighbourhood where it has most points). Cached per (street, hood)."""
+        key = (si, hood)
+        cached = self._street_cache.get(key)
+        if cached is None:
+            cached = self._street_cache[key] = self._street_mid(si, hood)
+        if cached is False:
             return None
-        if hood and any(p[3] == hood for p in pts):
-            pts = [p for p in pts if p[3] == hood]
-        disp = self.street_display[si]
+        hit, pts = cached
         if near is not None:
             p = min(pts, key=lambda p: (p[1] - near[0]) ** 2 + ((p[2] - near[1]) * 0.74) ** 2)
-            return Hit(p[1], p[2], p[3], 0.6, disp)
+            return Hit(p[1], p[2], p[3], 0.6, hit.address)
+        return hit
+
+    def _street_mid(self, si: int, hood: str | None):
+        pts = self._pts.get(si)
+        if not pts:
+            return False
+        if hood and any(p[3] == hood for p in pts):
+            pts = [p for p in pts if p[3] == hood]
         by_hood: dict[str, list] = defaultdict(list)
         for p in pts:
             by_hood[p[3]].append(p)
@@ -207,7 +196,7 @@ class Gazetteer:
         # snap to the nearest real point so the answer lies on the street
         p = min(hp, key=lambda p: (p[1] - mid[0]) ** 2 + (p[2] - mid[1]) ** 2)
         score = 0.5 if len(by_hood) == 1 or hood else 0.4
-        return Hit(p[1], p[2], h, score, disp)
+        return Hit(p[1], p[2], h, score, self.street_display[si]), _thin(sorted(pts), 150)
 
     def intersection(self, a_cands, b_cands, hood: str | None = None, approx: bool = True) -> tuple[Hit, int, int] | None:
         """Where a street of ``a_cands`` meets one of ``b_cands``: from the Open311 intersection
@@ -259,11 +248,34 @@ class Gazetteer:
         return f"{num} {self.street_display[si]}"
 
 
-def _count_hoods(pts) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for p in pts:
-        out[p[3]] = out.get(p[3], 0) + 1
-    return out
+def _address_in(nums: list[int], pts: list[tuple], num: int, street: str) -> Hit | None:
+    """Exact, interpolated (same parity, neighbours <= 400 numbers and 1.5 km apart) or nearest
+    (within 60 numbers) point for ``num`` among one street's points in one neighbourhood."""
+    disp = f"{num} {street}"
+    pos = bisect.bisect_left(nums, num)
+    if pos < len(nums) and nums[pos] == num:
+        p = pts[pos]
+        return Hit(p[1], p[2], p[3], 0.95, disp)
+    for parity in (True, False):
+        lo = hi = None
+        for i in range(pos - 1, max(-1, pos - 40), -1):
+            if not parity or (nums[i] - num) % 2 == 0:
+                lo = i
+                break
+        for i in range(pos, min(len(nums), pos + 40)):
+            if not parity or (nums[i] - num) % 2 == 0:
+                hi = i
+                break
+        if lo is not None and hi is not None:
+            a, b = pts[lo], pts[hi]
+            if b[0] - a[0] <= 400 and distance_m(a[1], a[2], b[1], b[2]) < 1500:
+                f = (num - a[0]) / (b[0] - a[0])
+                return Hit(a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2]), a[3], 0.85, disp)
+        near = [i for i in (lo, hi) if i is not None and abs(nums[i] - num) <= 60]
+        if near:
+            p = pts[min(near, key=lambda i: abs(nums[i] - num))]
+            return Hit(p[1], p[2], p[3], 0.7, disp)
+    return None
 
 
 def _thin(pts, limit: int = 60):
@@ -275,7 +287,7 @@ def _thin(pts, limit: int = 60):
 
 def _depth(coords) -> int:
     d = 0
-    while isinstance(coords, list):
+    while isinstance(coords, list) and coords:
         coords = coords[0]
         d += 1
     return d
