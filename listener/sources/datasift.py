@@ -128,6 +128,9 @@ def _replay_parser(o: dict[str, Any]) -> Post | None:
 
 # before x_v2: a wrapped interaction also has a "data" object
 register_format("datasift", _detect, _replay_parser, first=True)
+# ticks and status messages in an archived DataSift stream carry no post
+register_format("datasift_tick", lambda o: "tick" in o or ("status" in o and set(o) <= {"status", "message", "hash"}),
+                lambda o: None)
 
 
 class DataSiftStreamSource(StreamSource):
