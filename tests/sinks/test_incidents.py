@@ -1,0 +1,142 @@
+"""Incidents: one ticket per problem, reports attach, reposts never count twice; SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from listener.models import Category, Classification, ClassifiedPost, Coordinates, Location, LocationKind, Post
+from sinks.archive import Archive
+from sinks.archive.models import TicketRow
+from sinks.incident_tables import IncidentReportRow, IncidentRow
+from sinks.incidents import IncidentSink, compose_description, distance_m, ref_marker
+from tests.services.postgres import BACKENDS, db_url, pg_server, pg_url  # noqa: F401
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+MAIN_ST = (42.35000, -71.06000)
+
+
+def classified(n: int, text: str = "Huge pothole on Main St", *, at: tuple[float, float] | None = MAIN_ST,
+               hours: float = 0, code: str = "REQPOTHL", score: float = 0.9, address: str | None = None,
+               **post_kw) -> ClassifiedPost:
+    post = Post(id=f"x:{n}", source="x", text=text, created_at=T0 + timedelta(hours=hours),
+                coordinates=Coordinates(lat=at[0], lon=at[1]) if at else None,
+                url=f"https://x.com/someone/status/{n}", **post_kw)
+    loc = Location(text=address, kind=LocationKind.ADDRESS, address=address) if address else None
+    c = Classification(post_id=post.id, actionable=True, actionable_score=1.0, location=loc,
+                       category=Category(code=code, name=code, score=score), model_version="test")
+    return ClassifiedPost(post=post, classification=c)
+
+
+def sink(archive: Archive, **kw) -> IncidentSink:
+    return IncidentSink(archive, auto_threshold=0.8, review_threshold=0.55, distance_m=150, window_hours=48, **kw)
+
+
+def rows(archive: Archive, table) -> list:
+    with archive.engine.connect() as c:
+        return c.execute(sa.select(table)).all()
+
+
+@BACKENDS
+def test_a_second_report_of_the_same_pothole_attaches_to_the_first_incident(db_url):
+    a = Archive(db_url)
+    s = sink(a)
+    first = s.add(classified(1))
+    second = s.add(classified(2, "that pothole on Main is still there", at=(42.35050, -71.06010), hours=5))
+    assert first.new_incident and not second.new_incident
+    assert second.incident_id == first.incident_id and second.ticket_id == first.ticket_id
+    (inc,) = rows(a, IncidentRow)
+    assert inc.report_count == 2
+    (ticket,) = rows(a, TicketRow)
+    assert ticket.status == "pending" and ticket.incident_id == inc.id
+    assert "https://x.com/someone/status/1" in ticket.description
+    assert "2 reports" in ticket.description and "https://x.com/someone/status/2" in ticket.description
+    assert ticket.description.endswith(ref_marker(ticket.id))
+
+
+@BACKENDS
+def test_reposts_quotes_and_redeliveries_never_count_twice(db_url):
+    a = Archive(db_url)
+    s = sink(a)
+    s.add(classified(1))
+    assert s.add(classified(1)).duplicate  # redelivered
+    assert s.add(classified(3, "RT huge pothole", is_repost=True, reposted_id="x:1")).duplicate
+    assert s.add(classified(4, "look at this", quoted_id="x:1")).duplicate
+    s.write_batch([classified(1), classified(3, "RT", is_repost=True, reposted_id="x:1")])
+    (inc,) = rows(a, IncidentRow)
+    assert inc.report_count == 1 and len(rows(a, IncidentReportRow)) == 1 and len(rows(a, TicketRow)) == 1
+
+
+@BACKENDS
+def test_other_place_time_or_category_is_another_incident(db_url):
+    a = Archive(db_url)
+    s = sink(a)
+    s.add(classified(1))
+    assert s.add(classified(2, at=(42.3520, -71.0600))).new_incident             # ~220 m north
+    assert s.add(classified(3, hours=60)).new_incident                             # 60 h later
+    assert s.add(classified(4, "street light out", code="STRLGTOUT")).new_incident  # another category
+    assert len(rows(a, IncidentRow)) == len(rows(a, TicketRow)) == 4
+
+
+@BACKENDS
+def test_reports_without_coordinates_match_on_the_address(db_url):
+    a = Archive(db_url)
+    s = sink(a)
+    one = s.add(classified(1, at=None, address="12 Adams St"))
+    two = s.add(classified(2, at=None, address="12 ADAMS ST.", hours=1))
+    none = s.add(classified(3, at=None))
+    assert two.incident_id == one.incident_id
+    assert none.skipped == "no location" and len(rows(a, IncidentRow)) == 1
+
+
+@BACKENDS
+def test_gating_per_incident_review_archive_and_promotion(db_url):
+    a = Archive(db_url)
+    s = sink(a)
+    low = s.add(classified(1, at=(42.30, -71.10), score=0.3))
+    assert low.ticket_id is None and low.incident_id
+    mid = s.add(classified(2, at=(42.31, -71.10), score=0.6))
+    assert mid.ticket_status == "review"
+    up = s.add(classified(3, at=(42.31, -71.10), score=0.95, hours=1))  # a surer report of the same problem
+    assert up.ticket_id == mid.ticket_id and up.ticket_status == "pending"
+    raised = s.add(classified(4, at=(42.30, -71.10), score=0.7, hours=1))  # the archived one now needs review
+    assert raised.incident_id == low.incident_id and raised.ticket_status == "review"
+    statuses = sorted(r.status for r in rows(a, TicketRow))
+    assert statuses == ["pending", "review"]
+
+
+@BACKENDS
+def test_two_sink_processes_writing_the_same_reports_make_one_incident(db_url):
+    a1, a2 = Archive(db_url), Archive(db_url)
+    items = [classified(n, at=(42.35 + n * 1e-5, -71.06), hours=n / 10) for n in range(1, 13)]
+    errors: list[BaseException] = []
+
+    def work(arch, order):
+        try:
+            s = sink(arch)
+            for item in order:
+                s.write_batch([item])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=(a1, items)), threading.Thread(target=work, args=(a2, items[::-1]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    incs = rows(a1, IncidentRow)
+    assert len(incs) == 1 and incs[0].report_count == 12
+    assert len(rows(a1, TicketRow)) == 1 and len(rows(a1, IncidentReportRow)) == 12
+
+
+def test_description_is_at_most_4000_chars_and_keeps_link_and_marker():
+    d = compose_description("x" * 10_000, "Main St", ["https://x.com/a/status/1"] + [f"https://x.com/b/{i}" for i in range(30)],
+                            31, "t-abc")
+    assert len(d) <= 4000
+    assert "https://x.com/a/status/1" in d and d.endswith(ref_marker("t-abc")) and "31 reports" in d
+
+
+def test_distance_is_metres():
+    assert 100 < distance_m(42.35, -71.06, 42.351, -71.06) < 120
