@@ -1,7 +1,7 @@
 """Kafka time-range replay against a fake consumer (offsets, ranges, decoding, the end).
 
-No real-broker test yet: the session broker fixture (tests/services/kafka.py) had not landed
-when this was written; the fake mirrors kafka-python 3.0's consumer calls used here.
+The real-broker test is test_kafka_replay_broker.py (marked kafka); the fake mirrors the
+kafka-python 3.0 consumer calls used here.
 """
 
 from __future__ import annotations
