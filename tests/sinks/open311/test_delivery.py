@@ -1,0 +1,224 @@
+"""The delivery worker: at most one 311 request per incident, retries, dead letters, status sync."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from sinks.archive import Archive
+from sinks.archive.models import DeadLetterRow, TicketRow
+from sinks.incident_tables import IncidentRow, TicketEventRow
+from sinks.incidents import ref_marker
+from sinks.open311.client import Open311Client
+from sinks.open311.delivery import DeliveryWorker
+from tests.conftest import REPO
+from tests.fakes.open311_server import FakeOpen311
+from tests.services.postgres import BACKENDS, db_url, pg_server, pg_url  # noqa: F401
+from tests.sinks.test_incidents import classified, sink
+
+KEY = "delivery-test-key"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def server():
+    with FakeOpen311(api_key=KEY, batch_codes=("GENGRAFFITI",), token_lookups=2) as srv:
+        yield srv
+
+
+def worker(archive: Archive, srv: FakeOpen311, **kw) -> DeliveryWorker:
+    client = Open311Client(srv.url, api_key=KEY, timeout_s=kw.pop("timeout_s", 2.0))
+    return DeliveryWorker(archive, client, rng=random.Random(7), **kw)
+
+
+def ticket(archive: Archive, n: int = 1, **kw) -> str:
+    out = sink(archive).add(classified(n, **kw))
+    assert out.ticket_status == "pending"
+    return out.ticket_id
+
+
+def trow(archive: Archive, tid: str):
+    with archive.engine.connect() as c:
+        return c.execute(sa.select(TicketRow.__table__).where(TicketRow.__table__.c.id == tid)).one()
+
+
+@BACKENDS
+def test_a_pending_ticket_is_sent_once_with_marker_link_and_attributes(db_url, server):
+    a = Archive(db_url)
+    tid = ticket(a, text="a large pothole on Main St")
+    w = worker(a, server)
+    (result,) = w.deliver_due()
+    assert result.outcome == "sent" and result.service_request_id == "101"
+    assert w.deliver_due() == []
+    (created,) = server.created
+    assert ref_marker(tid) in created["description"] and "https://x.com/someone/status/1" in created["description"]
+    assert len(created["description"]) <= 4000
+    assert created["form"]["attribute[POTHOLE_SIZE]"] == ["large"]
+    assert "jurisdiction_id" not in created["form"]
+    row = trow(a, tid)
+    assert (row.status, row.service_request_id, row.external_status, row.attempts) == ("sent", "101", "open", 1)
+
+
+@BACKENDS
+def test_retries_back_off_then_stop_at_max_attempts_and_dead_letter_every_error(db_url, server):
+    a = Archive(db_url)
+    tid = ticket(a)
+    server.fail("POST", "requests.json", "500", times=2)
+    server.fail("POST", "requests.json", "502-html", times=1)
+    clock, scheduled = Clock(), []
+    w = worker(a, server, clock=clock, max_attempts=3, retry_base_s=30, retry_max_s=3600,
+               schedule_retry=lambda t, when: scheduled.append((t, when)))
+    outcomes = []
+    for _ in range(5):
+        outcomes += [r.outcome for r in w.deliver_due()]
+        clock.advance(hours=2)
+    assert outcomes == ["retry", "retry", "failed"]
+    assert len(server.created) == 0
+    # exponential backoff with equal jitter: attempt 1 waits 15..30 s, attempt 2 waits 30..60 s
+    assert [t for t, _ in scheduled] == [tid, tid]
+    row = trow(a, tid)
+    assert row.status == "failed" and row.attempts == 3
+    with a.engine.connect() as c:
+        (dead,) = c.execute(sa.select(DeadLetterRow.__table__)).all()
+    assert dead.stage == "open311" and dead.post_id == "x:1"
+    assert "after 3 attempt(s)" in dead.reason
+    assert "#1:" in dead.reason and "#2:" in dead.reason and "#3:" in dead.reason and "502 Bad Gateway" in dead.reason
+    assert KEY not in dead.reason + dead.payload
+
+
+def test_backoff_is_exponential_capped_and_jittered(tmp_path):
+    w = DeliveryWorker(Archive(f"sqlite:///{tmp_path}/a.db"), Open311Client("http://127.0.0.1:9/"),
+                       retry_base_s=30, retry_max_s=100, rng=random.Random(1))
+    waits = [w.backoff_s(n) for n in (1, 2, 3, 4, 5)]
+    assert 15 <= waits[0] <= 30 and 30 <= waits[1] <= 60 and all(50 <= x <= 100 for x in waits[2:])
+    assert len({round(x, 6) for x in waits[2:]}) == 3  # jitter: capped waits still differ
+
+
+@BACKENDS
+def test_a_4xx_is_dead_lettered_at_once_with_the_reason(db_url, server):
+    a = Archive(db_url)
+    tid = ticket(a)
+    server.fail("POST", "requests.json", "400")
+    (r,) = worker(a, server).deliver_due()
+    assert r.outcome == "failed" and "HTTP 400" in r.detail
+    assert trow(a, tid).status == "failed"
+
+
+@BACKENDS
+def test_an_unknown_service_code_is_dead_lettered(db_url, server):
+    a = Archive(db_url)
+    out = sink(a).add(classified(1, code="NOTASERVICE"))
+    (r,) = worker(a, server).deliver_due()
+    assert r.outcome == "failed" and "does not offer service code 'NOTASERVICE'" in r.detail
+    assert trow(a, out.ticket_id).status == "failed"
+
+
+@BACKENDS
+def test_an_ambiguous_failure_is_reconciled_before_resending(db_url, server):
+    a = Archive(db_url)
+    tid = ticket(a)
+    server.fail("POST", "requests.json", "create-then-500")
+    clock = Clock()
+    w = worker(a, server, clock=clock)
+    assert [r.outcome for r in w.deliver_due()] == ["retry"]
+    clock.advance(hours=1)
+    assert [r.outcome for r in w.deliver_due()] == ["reconciled"]
+    assert len(server.created) == 1 and trow(a, tid).service_request_id == server.created[0]["service_request_id"]
+
+
+@BACKENDS
+def test_only_one_worker_claims_a_ticket(db_url, server):
+    a = Archive(db_url)
+    tid = ticket(a)
+    w1, w2 = worker(a, server), worker(Archive(db_url), server)
+    with a.engine.begin() as c:  # w1 claimed it and is posting
+        c.execute(sa.update(TicketRow.__table__).where(TicketRow.__table__.c.id == tid).values(status="sending"))
+    assert w2.deliver_one(tid).outcome == "busy"
+    assert w2.reconcile(stale_after_s=300) == []  # not stale yet: w1 may still be working
+    assert server.created == [] and w1.due() == []
+
+
+def _crash(db: str, srv: FakeOpen311, tid: str, when: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "tests.sinks.open311.crash_worker", db, srv.url, KEY, tid, when],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+
+
+@BACKENDS
+def test_killed_between_post_and_commit_the_restart_reconciles_without_a_duplicate(db_url, server):
+    a = Archive(db_url)
+    tid = ticket(a)
+    _crash(db_url, server, tid, "after_post")
+    assert len(server.created) == 1 and trow(a, tid).status == "sending"  # the endpoint has it, we do not know
+    w = worker(a, server)
+    (r,) = w.reconcile(stale_after_s=0)
+    assert r.outcome == "reconciled"
+    assert w.deliver_due() == []
+    row = trow(a, tid)
+    assert row.status == "sent" and row.service_request_id == server.created[0]["service_request_id"]
+    assert len(server.created) == 1
+    with a.engine.connect() as c:
+        kinds = [k for (k,) in c.execute(sa.select(TicketEventRow.kind).where(TicketEventRow.ticket_id == tid))]
+    assert kinds == ["reconciled"]
+
+
+@BACKENDS
+def test_killed_before_the_post_the_restart_sends_it_once(db_url, server):
+    a = Archive(db_url)
+    tid = ticket(a)
+    _crash(db_url, server, tid, "before_post")
+    assert server.created == [] and trow(a, tid).status == "sending"
+    w = worker(a, server)
+    assert [r.outcome for r in w.reconcile(stale_after_s=0)] == ["requeued"]
+    assert [r.outcome for r in w.deliver_due()] == ["sent"]
+    assert len(server.created) == 1 and trow(a, tid).status == "sent"
+
+
+@BACKENDS
+def test_status_sync_resolves_tokens_and_records_closing(db_url, server):
+    a = Archive(db_url)
+    pothole = ticket(a, 1)
+    graffiti = ticket(a, 2, text="graffiti on the wall", code="GENGRAFFITI", at=(42.33, -71.08))
+    w = worker(a, server)
+    assert {r.outcome for r in w.deliver_due()} == {"sent"}
+    assert trow(a, graffiti).token and trow(a, graffiti).service_request_id is None
+    assert w.sync_status() == 0  # the token is not resolved yet (token_lookups=2)
+    assert w.sync_status() == 1
+    assert trow(a, graffiti).service_request_id == server.created[1]["service_request_id"]
+    server.set_status(trow(a, pothole).service_request_id, "closed", "Case resolved: pothole filled")
+    assert w.sync_status() == 1
+    row = trow(a, pothole)
+    assert (row.status, row.external_status) == ("closed", "closed")
+    with a.engine.connect() as c:
+        inc = c.execute(sa.select(IncidentRow.status).where(IncidentRow.ticket_id == pothole)).scalar_one()
+        notes = c.execute(sa.select(TicketEventRow.detail).where(TicketEventRow.ticket_id == pothole,
+                                                                 TicketEventRow.kind == "status")).scalar_one()
+    assert inc == "closed" and "pothole filled" in notes
+    assert w.sync_status() == 0
+    # a new report at the same place after closing opens a new incident
+    assert sink(a).add(classified(3, hours=1)).new_incident
+
+
+def test_status_sync_survives_an_endpoint_error(tmp_path, server):
+    a = Archive(f"sqlite:///{tmp_path}/a.db")
+    ticket(a)
+    w = worker(a, server)
+    w.deliver_due()
+    server.fail("GET", "requests.json", "500-html")
+    assert w.sync_status() == 0 and "status sync failed" in w.errors[-1]
