@@ -79,7 +79,7 @@ log4j.logger.state.change.logger=WARN
 PROPS
   echo "127.0.0.1:$port" > "$DIR/bootstrap"
   java -Dlog4j.configuration="file:$DIR/log4j.properties" -cp "$JARS/*" kafka.tools.StorageTool \
-    format -t "$cluster" -c "$DIR/server.properties" --ignore-formatted > "$DIR/format.log" 2>&1 \
+    format --cluster-id="$cluster" -c "$DIR/server.properties" --ignore-formatted > "$DIR/format.log" 2>&1 \
     || { cat "$DIR/format.log" >&2; die "formatting $DIR/data failed"; }
 }
 

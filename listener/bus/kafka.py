@@ -51,6 +51,7 @@ def client_config(settings: Any) -> dict[str, Any]:
         "client_id": settings.client_id,
         "security_protocol": settings.security_protocol,
         "request_timeout_ms": settings.request_timeout_ms,
+        "bootstrap_timeout_ms": settings.request_timeout_ms,
     }
     if settings.security_protocol in ("SSL", "SASL_SSL"):
         cfg["ssl_check_hostname"] = settings.ssl_check_hostname

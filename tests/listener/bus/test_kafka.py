@@ -1,0 +1,122 @@
+"""The Kafka bus on a real Apache Kafka broker (KRaft): keys, commits, redelivery, poison, lag."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from config.errors import BusError
+from listener.bus import DEAD_LETTER, RAW
+from listener.bus.kafka import KafkaBus
+from listener.models import DeadLetter, Post
+from tests.conftest import make_post
+from tests.services.kafka import kafka_broker  # noqa: F401  (session fixture)
+
+pytestmark = pytest.mark.kafka
+
+
+def _drain(consumer, want: int, timeout_s: float = 60.0) -> list:
+    got, deadline = [], time.monotonic() + timeout_s
+    while len(got) < want and time.monotonic() < deadline:
+        got += consumer.poll(500, timeout_s=0.5)
+    return got
+
+
+def test_posts_arrive_typed_keyed_by_post_id_and_one_post_stays_on_one_partition(kafka_broker):
+    bus = KafkaBus(kafka_broker.settings("bus-keys").kafka)
+    posts = [make_post(f"pothole number {i % 50}", n=i % 50) for i in range(200)]  # each id four times
+    for p in posts:
+        bus.publish(RAW, p.id, p)
+    bus.flush()
+    consumer = bus.consumer(RAW, "keys")
+    try:
+        got = _drain(consumer, 200)
+        assert len(got) == 200 and all(isinstance(m.value, Post) and m.key == m.value.id for m in got)
+        partitions: dict[str, set[str]] = {}
+        for m in got:
+            partitions.setdefault(m.key, set()).add(m.origin.split("@")[0])
+        assert all(len(ps) == 1 for ps in partitions.values())
+        assert len({p for ps in partitions.values() for p in ps}) > 1  # and the posts are spread
+        assert all(m.origin.startswith("t.bus-keys.raw/") for m in got)
+    finally:
+        consumer.close()
+        bus.close()
+
+
+def test_committed_messages_are_not_redelivered_and_uncommitted_ones_are(kafka_broker):
+    bus = KafkaBus(kafka_broker.settings("bus-commit").kafka)
+    for i in range(30):
+        bus.publish(RAW, f"test:{i}", make_post("trash", n=i))
+    bus.flush()
+    first = bus.consumer(RAW, "commit")
+    got = _drain(first, 30)
+    assert len(got) == 30
+    first.commit()
+    assert bus.lag(RAW, "commit") == 0
+    for i in range(30, 40):
+        bus.publish(RAW, f"test:{i}", make_post("trash", n=i))
+    bus.flush()
+    assert len(_drain(first, 10)) == 10
+    first.close()  # leaves the group without committing the last ten
+    assert bus.lag(RAW, "commit") == 10
+    second = bus.consumer(RAW, "commit")
+    try:
+        again = _drain(second, 10)
+        assert sorted(m.key for m in again) == sorted(f"test:{i}" for i in range(30, 40))
+    finally:
+        second.close()
+        bus.close()
+
+
+def test_rewind_returns_the_uncommitted_batch_again(kafka_broker):
+    bus = KafkaBus(kafka_broker.settings("bus-rewind").kafka)
+    for i in range(20):
+        bus.publish(RAW, f"test:{i}", make_post("graffiti", n=i))
+    bus.flush()
+    consumer = bus.consumer(RAW, "rewind")
+    try:
+        got = _drain(consumer, 20)
+        consumer.rewind()
+        assert sorted(m.key for m in _drain(consumer, 20)) == sorted(m.key for m in got)
+    finally:
+        consumer.close()
+        bus.close()
+
+
+def test_a_poison_record_goes_to_the_dead_letter_topic_with_its_origin(kafka_broker):
+    bus = KafkaBus(kafka_broker.settings("bus-poison").kafka)
+    bus.publish(RAW, "test:1", make_post("pothole", n=1))
+    bus.publish_raw(RAW, b"test:bad", b'{"v": 1, "type": "post", "data": {"id": "x"}}')
+    bus.publish_raw(RAW, None, b"\x00\xffgarbage")
+    bus.publish(RAW, "test:2", make_post("pothole", n=2))
+    bus.flush()
+    raw = bus.consumer(RAW, "poison")
+    dlq = bus.consumer(DEAD_LETTER, "poison-dlq")
+    try:
+        got = _drain(raw, 2)
+        assert sorted(m.key for m in got) == ["test:1", "test:2"] and raw.poisoned == 2
+        raw.commit()  # flushes the dead letters first
+        dead = _drain(dlq, 2)
+        assert len(dead) == 2 and all(isinstance(m.value, DeadLetter) for m in dead)
+        by_key = {m.value.post_id: m.value for m in dead}
+        assert "invalid post" in by_key["test:bad"].reason and by_key["test:bad"].stage == "bus:raw"
+        assert "not JSON" in by_key[None].reason
+        assert all(d.origin.startswith("t.bus-poison.raw/") and "@" in d.origin for d in by_key.values())
+    finally:
+        raw.close()
+        dlq.close()
+        bus.close()
+
+
+def test_an_unreachable_cluster_is_a_bus_error_naming_the_setting(kafka_broker):
+    from config.settings import load_settings
+    from tests.services.kafka import TEST_KAFKA
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    settings = load_settings(kafka={"bootstrap_servers": [f"127.0.0.1:{port}"], "request_timeout_ms": 2000, **TEST_KAFKA})
+    with pytest.raises(BusError, match="CIVIC_KAFKA__BOOTSTRAP_SERVERS"):
+        KafkaBus(settings.kafka)
