@@ -4,8 +4,8 @@ What callers may rely on:
 
 - **Resume**: the ``time_us`` of the last message handled (yielded, or skipped on purpose) is
   stored as the archive cursor ``jetstream:time_us`` every few seconds and when the source ends;
-  a restart (and every reconnect) asks for ``cursor = time_us - jetstream.cursor_rewind_s``, so
-  nothing between is missed (the overlap is dropped by post id).
+  a restart asks for ``cursor = time_us - jetstream.cursor_rewind_s`` (a reconnect: from the
+  newest message received), so nothing between is missed (the overlap is dropped by post id).
 - **Keyword pre-filter**: a created post whose text contains none of ``jetstream.keywords``
   (case-insensitive; empty list = keep all) is skipped and counted in ``filtered``.
 - **Deletes**: a ``delete`` commit becomes :class:`PostDeleted` when the post is one we yielded
@@ -18,6 +18,7 @@ What callers may rely on:
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,7 @@ log = logging.getLogger("civic_signal.sources.jetstream")
 COLLECTION = "app.bsky.feed.post"
 CURSOR = "jetstream:time_us"
 CURSOR_EVERY_S = 5.0
+_TIME_US = re.compile(r'"time_us"\s*:\s*(\d{1,20})')
 
 
 def _s(v: Any) -> str | None:
@@ -129,12 +131,16 @@ class JetstreamSource(StreamSource):
         self.cursor: int | None = int(stored) if stored and stored.isdigit() else None
         self._saved_cursor = self.cursor
         self._saved_at = clock()
+        self._received_us: int | None = None  # newest time_us received (I/O thread); for reconnects
         self._ws = None
 
     def connect_url(self) -> str:
+        """The subscribe URL; after a reconnect it resumes from the newest message received (what
+        is queued will still be handled), after a restart from the stored cursor."""
         params = [("wantedCollections", COLLECTION)]
-        if self.cursor:
-            params.append(("cursor", str(max(self.cursor - self.rewind_us, 0))))
+        resume = max(self.cursor or 0, self._received_us or 0)
+        if resume:
+            params.append(("cursor", str(max(resume - self.rewind_us, 0))))
         sep = "&" if urlsplit(self.url).query else "?"
         return f"{self.url}{sep}{urlencode(params)}"
 
@@ -155,6 +161,9 @@ class JetstreamSource(StreamSource):
                             self.disconnected(f"no message from {host} for {self.watchdog_s:g} s (watchdog)")
                             break
                         self.backoff.reset()
+                        found = _TIME_US.search(msg if isinstance(msg, str) else msg.decode("utf-8", "replace"))
+                        if found:
+                            self._received_us = max(self._received_us or 0, int(found.group(1)))
                         if not self.put(msg):
                             return
             except (WebSocketException, OSError) as exc:
