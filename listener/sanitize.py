@@ -33,8 +33,10 @@ def clean_str(s: str) -> str:
 def _clean(v: Any, depth: int) -> Any:
     if isinstance(v, str):
         return clean_str(v)
-    if v is None or isinstance(v, (bool, int)):
+    if v is None or isinstance(v, bool):
         return v
+    if isinstance(v, int):
+        return v if -(2 ** 63) <= v < 2 ** 64 else str(v)  # orjson serializes 64-bit integers only
     if isinstance(v, float):
         return v if v == v and v not in (float("inf"), float("-inf")) else None
     if depth > 200:

@@ -17,17 +17,43 @@ from sinks.base import Sink
 
 MAX_DESCRIPTION = 4000
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: "john (at) example (dot) com", "john[at]example.com"
+_EMAIL_SPELLED = re.compile(r"[\w.+-]+\s*[\[(]\s*at\s*[\])]\s*[\w-]+(?:\s*(?:\.|[\[(]\s*dot\s*[\])])\s*[\w-]+)+", re.I)
+_SEP = r"[\s.\-\u2010-\u2015\u2212]"  # space, dot, hyphen and the Unicode dashes
+_PHONE = re.compile(rf"(?<!\d)(?:\+?1{_SEP}?)?\(?\d{{3}}\)?{_SEP}{{0,3}}\d{{3}}{_SEP}{{0,3}}\d{{4}}(?!\d)")
+#: international: "+44 20 7946 0958", "0044 20 7946 0958"
+_PHONE_INTL = re.compile(rf"(?<![\w+])(?:\+|00)\d{{1,3}}(?:(?:{_SEP}|[()]){{0,2}}\d){{6,14}}(?!\d)")
+#: local seven digits: "555-1234"
+_PHONE_LOCAL = re.compile(rf"(?<![\d.,])\d{{3}}{_SEP}?\d{{4}}(?![\d.,]\d|\d)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: invisible format characters (zero-width spaces and joiners, bidi overrides, BOM): they can hide
+#: an address or a number from the patterns above and reorder what a 311 agent sees
+_FORMAT = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _TAGS = re.compile(r"<[^>]{0,200}>")
+_SPACES = re.compile(r"[^\S\n]+")
+#: block tags separate words; any other tag inside a word ("617<b>-555", "jo<i>hn@x.org") is cut out
+#: without a space, so that it cannot split a number or an address out of the patterns' sight
+_TAGS_BLOCK = re.compile(r"</?(?:p|br|div|li|ul|ol|tr|td|th|h\d|blockquote|pre|hr)\b[^>]{0,200}>", re.I)
+_TAGS_JOINED = re.compile(r"(?<=\S)<[^>]{0,200}>(?=\S)")
 
 
 def redact(text: str) -> str:
-    """Drop e-mail addresses, phone numbers, HTML tags and control characters."""
-    text = _EMAIL.sub("[email]", text)
-    text = _PHONE.sub("[phone]", text)
+    """Drop HTML tags, control and invisible format characters, then e-mail addresses and phone numbers.
+
+    Tags and invisible characters go first so that they cannot split an address or a number
+    out of the patterns' sight.
+    """
+    text = _TAGS_BLOCK.sub(" ", text)
+    text = _TAGS_JOINED.sub("", text)
     text = _TAGS.sub(" ", text)
-    return _CONTROL.sub(" ", text)
+    text = _CONTROL.sub("", text)
+    text = _FORMAT.sub("", text)
+    text = _SPACES.sub(" ", text)
+    text = _EMAIL.sub("[email]", text)
+    text = _EMAIL_SPELLED.sub("[email]", text)
+    text = _PHONE_INTL.sub("[phone]", text)
+    text = _PHONE.sub("[phone]", text)
+    return _PHONE_LOCAL.sub("[phone]", text)
 
 
 def describe(item: ClassifiedPost) -> str:
@@ -38,6 +64,7 @@ def describe(item: ClassifiedPost) -> str:
         where = c.location.address or c.location.text
         parts.append(f"Location (auto-detected): {where}" + (f", {c.location.neighborhood}" if c.location.neighborhood else ""))
     tail = f"Reported via {post.source}" + (f": {post.url}" if post.url else "") + " (Civic Signal)"
+    tail = _FORMAT.sub("", _CONTROL.sub("", tail))
     room = MAX_DESCRIPTION - len(tail) - 2 - sum(len(p) + 2 for p in parts[1:])
     if len(parts[0]) > room:
         parts[0] = parts[0][: max(room - 1, 0)] + "…"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -37,13 +38,14 @@ class ReplaySource(Source):
         self._sleep = sleep
         self._clock = clock
         self.lines = 0
+        self.damaged: str | None = None
 
     def __iter__(self) -> Iterator[Post | DeadLetter]:
         interval = 1.0 / self.speed if self.speed > 0 else 0.0
         next_at = self._clock()
         with open_text(self.path) as fh:
             self.health.connected = True
-            for lineno, line in enumerate(fh, start=1):
+            for lineno, line in self._numbered(fh):
                 if self.closed:
                     break
                 self.lines = lineno
@@ -69,4 +71,18 @@ class ReplaySource(Source):
                         self._sleep(delay)
                 self.health.saw_post()
                 yield post
+            if self.damaged:
+                self.health.saw_error(self.damaged)
+                yield DeadLetter(stage="source", reason=self.damaged, payload="",
+                                 origin=f"{self.path.name}:{self.lines + 1}")
         self.health.connected = False
+
+    def _numbered(self, fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+        """Numbered lines; a damaged or cut-short gzip file ends them and sets :attr:`damaged`."""
+        lineno = 0
+        try:
+            for lineno, line in enumerate(fh, start=1):
+                yield lineno, line
+        except (EOFError, OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            self.damaged = (f"{self.path.name} is damaged or cut short after line {lineno} "
+                            f"({exc.__class__.__name__}: {exc}); the lines before it were read")
