@@ -66,6 +66,9 @@ def _insert_ignore(engine: sa.Engine, table: sa.Table, rows: list[dict[str, Any]
     dialect = engine.dialect.name
     ins = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
     stmt = ins.on_conflict_do_nothing(index_elements=keys)
+    if dialect == "postgresql":  # psycopg's batched executemany reports no rowcount: count RETURNING rows
+        with engine.begin() as conn:
+            return len(conn.execute(stmt.returning(table.c[keys[0]]), rows).all())
     with engine.begin() as conn:
         result = conn.execute(stmt, rows)
     return max(result.rowcount or 0, 0)
