@@ -239,6 +239,47 @@ def test_a_tweet_data_object_of_any_shape_parses_or_raises_parse_error(data):
     _assert_storable(post)
 
 
+def _paths(obj, prefix=()) -> list[tuple]:
+    """Every path into ``obj`` (dict keys and list indices)."""
+    out = []
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for k, v in items:
+        out.append(prefix + (k,))
+        out.extend(_paths(v, prefix + (k,)))
+    return out
+
+
+def _network_samples() -> list[dict]:
+    """One valid message of every network source's shape (the sources' own test helpers)."""
+    from tests.listener.sources.test_replay_shapes import LINES
+    return [orjson.loads(line) for line in LINES[:5]]
+
+
+@pytest.mark.parametrize("n", range(5))
+def test_every_network_shape_with_any_field_replaced_parses_or_raises_parse_error(n):
+    import copy
+    sample = _network_samples()[n]
+    assert isinstance(parse_any(copy.deepcopy(sample)), Post)
+    paths = _paths(sample)
+
+    @FAST
+    @given(st.sampled_from(paths), JSON_VALUES | ANY_TEXT)
+    def check(path, value):
+        obj = copy.deepcopy(sample)
+        cur = obj
+        for key in path[:-1]:
+            cur = cur[key]
+        cur[path[-1]] = value
+        try:
+            post = parse_any(obj)
+        except ParseError:
+            return
+        if isinstance(post, Post):
+            _assert_storable(post)
+
+    check()
+
+
 @FAST
 @given(st.one_of(st.integers(), st.floats(), st.text(max_size=40), st.booleans(), st.none()))
 def test_parse_time_returns_an_aware_datetime_or_raises_parse_error(value):
