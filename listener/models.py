@@ -17,6 +17,8 @@ from listener.sanitize import clean_json, clean_str
 
 #: The longest post text we accept; longer text is cut here (and flagged), never dropped.
 MAX_TEXT_CHARS = 20_000
+#: The longest link a post keeps (the archive's column size); a longer one is dropped.
+MAX_URL_CHARS = 500
 
 
 class _Frozen(BaseModel):
@@ -55,6 +57,12 @@ class Post(_Frozen):
     def _clean_text(cls, v: Any) -> Any:
         # lone surrogates cannot be encoded and NUL cannot be stored (PostgreSQL): clean them
         return clean_str(v) if isinstance(v, str) else v
+
+    @field_validator("url", mode="after")
+    @classmethod
+    def _short_url(cls, v: str | None) -> str | None:
+        # a link longer than the archive's columns is dropped, never cut (a cut link is a wrong link)
+        return v if v is None or len(v) <= MAX_URL_CHARS else None
 
     @field_validator("media_urls", "tags", mode="before")
     @classmethod

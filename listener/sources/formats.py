@@ -83,6 +83,7 @@ def parse_x_v2(obj: dict[str, Any]) -> Post | None:
     media = {_key(m.get("media_key")): m for m in _dicts(includes.get("media"))}
     author = users.get(_key(data.get("author_id"))) or {}
     username = next((str(u) for u in (author.get("username"), data.get("author_id")) if _key(u) not in (None, "")), None)
+    handle = username if username and len(username) <= 50 else "i"  # x.com/i/status/ID works for anyone
     place_name = None
     geo = data.get("geo") if isinstance(data.get("geo"), dict) else {}
     coords = _coordinates(geo.get("coordinates"))
@@ -104,7 +105,7 @@ def parse_x_v2(obj: dict[str, Any]) -> Post | None:
             language=data.get("lang"), coordinates=coords, place=place_name, media_urls=media_urls,
             is_reply=replied, is_repost=reposted is not None or text.startswith("RT @"),
             reposted_id=f"x:{reposted}" if reposted else None, quoted_id=f"x:{quoted}" if quoted else None,
-            url=f"https://x.com/{quote(username or 'i', safe='')}/status/{quote(tid, safe='')}", tags=tags, raw=obj,
+            url=f"https://x.com/{quote(handle, safe='')}/status/{quote(tid, safe='')}", tags=tags, raw=obj,
         )
     except ValidationError as exc:
         raise ParseError(f"tweet {tid}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None

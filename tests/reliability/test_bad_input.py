@@ -81,6 +81,7 @@ def _assert_storable(post: Post) -> None:
             value.encode("utf-8")
             assert "\x00" not in value
     assert len(post.text) <= MAX_TEXT_CHARS
+    assert post.url is None or len(post.url) <= 500
 
 
 # -- the corpus --------------------------------------------------------------------------------
