@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "listener.cli.listen_cmd",
     "listener.cli.review_cmd",
     "listener.cli.tickets_cmd",
+    "listener.cli.classify_cmd",
 ]
 
 

@@ -1,0 +1,91 @@
+"""``SpacyClassifier``: posts in, :class:`Classification` out, through one blank spaCy pipeline.
+
+Pipeline (``spacy.blank("en")`` + our components, see :mod:`classifiers.components`):
+``civic_language`` -> ``civic_cues`` -> ``civic_textcat`` -> ``civic_location`` (when the
+location package is installed). The model is loaded once, in :meth:`SpacyClassifier.load`;
+:meth:`classify` runs ``nlp.pipe`` over the batch.
+
+What callers may rely on: ``classify`` returns one classification per post, in order, and
+never raises for one bad post (a post that breaks the batch is retried alone and, if it still
+fails, comes back not actionable with ``reason="error: ..."``). ``Classification.confidence``
+(actionable score x category score) is what gating compares with ``gating.auto_threshold``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from classifiers.base import Classifier
+from classifiers.components import DEFAULT_MODEL_DIR, MAX_CHARS, register_factories
+from config.taxonomy import service_name
+from listener.models import Category, Classification, Post
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+
+
+def build_nlp(model_path: str | Path | None = None, *, threshold: float = 0.5, location: bool = True):
+    """The blank English pipeline with our components; ``location=False`` leaves location out."""
+    import spacy
+    has_location = register_factories()
+    nlp = spacy.blank("en")
+    nlp.add_pipe("civic_language")
+    nlp.add_pipe("civic_cues")
+    nlp.add_pipe("civic_textcat", config={"model_path": str(model_path or ""), "threshold": threshold})
+    if location and has_location:
+        nlp.add_pipe("civic_location")
+    return nlp
+
+
+class SpacyClassifier(Classifier):
+    def __init__(self, nlp, version: str) -> None:
+        self.nlp = nlp
+        self.version = version
+        self.has_location = "civic_location" in nlp.pipe_names
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, settings=None, *, location: bool = True) -> "SpacyClassifier":
+        """The shipped model (``classifiers/model/``) or the one at ``path``."""
+        threshold = settings.classifier.actionable_threshold if settings is not None else 0.5
+        nlp = build_nlp(path or DEFAULT_MODEL_DIR, threshold=threshold, location=location)
+        return cls(nlp, nlp.get_pipe("civic_textcat").model.version)
+
+    # -- classification ----------------------------------------------------------------------
+
+    def _doc(self, post: Post):
+        doc = self.nlp.make_doc(post.text[:MAX_CHARS])
+        doc._.declared_language = post.language
+        doc._.is_repost = post.is_repost
+        if self.has_location:
+            doc._.coordinates = post.coordinates
+        return doc
+
+    def docs(self, posts: Iterable[Post]):
+        """The processed ``Doc`` of each post, in order (for tools that want every field)."""
+        return self.nlp.pipe((self._doc(p) for p in posts), batch_size=BATCH_SIZE)
+
+    def classify(self, posts: Sequence[Post]) -> list[Classification]:
+        if not posts:
+            return []
+        try:
+            return [self._result(p, d) for p, d in zip(posts, self.docs(posts), strict=True)]
+        except Exception as exc:  # noqa: BLE001 - one bad post must cost only itself
+            if len(posts) == 1:
+                log.warning("classifier failed on post %s: %s", posts[0].id, exc)
+                return [Classification(post_id=posts[0].id, actionable=False, actionable_score=0.0,
+                                       model_version=self.version, reason=f"error: {exc.__class__.__name__}")]
+            return [self.classify([p])[0] for p in posts]
+
+    def _result(self, post: Post, doc) -> Classification:
+        category = None
+        if doc._.actionable and doc._.category:
+            category = Category(code=doc._.category, name=service_name(doc._.category),
+                                score=min(1.0, max(0.0, doc._.category_score)))
+        location = doc._.location if self.has_location else None
+        return Classification(post_id=post.id, actionable=bool(doc._.actionable),
+                              actionable_score=min(1.0, max(0.0, doc._.actionable_score)), category=category,
+                              location=location, language=doc._.language, model_version=self.version,
+                              reason=doc._.reason)
