@@ -52,6 +52,8 @@ def client_config(settings: Any) -> dict[str, Any]:
         "security_protocol": settings.security_protocol,
         "request_timeout_ms": settings.request_timeout_ms,
         "bootstrap_timeout_ms": settings.request_timeout_ms,
+        # kafka-python backs off up to 30 s by default; after a broker restart that is 30 s idle
+        "reconnect_backoff_max_ms": 2000,
     }
     if settings.security_protocol in ("SSL", "SASL_SSL"):
         cfg["ssl_check_hostname"] = settings.ssl_check_hostname

@@ -42,7 +42,7 @@ JARS = Path(os.environ.get("KAFKA_JARS") or REPO / ".cache" / "kafka")
 
 #: Settings every Kafka test uses: quick group joins and evictions.
 TEST_KAFKA = {"session_timeout_ms": 4000, "heartbeat_interval_ms": 1000, "max_poll_interval_ms": 60000,
-              "partitions": 4, "linger_ms": 2}
+              "partitions": 4}
 
 
 @dataclass(frozen=True)
