@@ -129,7 +129,7 @@ class KafkaSettings(_Section):
     max_poll_interval_ms: int = Field(300000, ge=1000)
     request_timeout_ms: int = Field(30000, ge=1000)
     delivery_timeout_ms: int = Field(120000, ge=1000)
-    linger_ms: int = Field(5, ge=0)
+    linger_ms: int = Field(25, ge=0)
     compression_type: Literal["", "gzip"] = ""
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
 
