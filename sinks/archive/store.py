@@ -74,6 +74,21 @@ def _insert_ignore(engine: sa.Engine, table: sa.Table, rows: list[dict[str, Any]
     return max(result.rowcount or 0, 0)
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a file-based SQLite URL, else ``None``."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    return Path(path) if path and not path.startswith(":") and "mode=memory" not in url else None
+
+
+def _inode(path: Path | None) -> int | None:
+    try:
+        return path.stat().st_ino if path is not None else None
+    except OSError:
+        return None
+
+
 def fingerprint(*parts: str | None) -> str:
     h = hashlib.sha256()
     for p in parts:
@@ -105,6 +120,8 @@ class Archive:
         except OperationalError as exc:
             raise StorageError(f"cannot open the archive at {self.engine.url!r}: {exc.orig}",
                                hint="check database_url / CIVIC_DATABASE_URL") from None
+        self._file = _sqlite_file(url)
+        self._inode = _inode(self._file)
 
     @classmethod
     def from_settings(cls, settings) -> "Archive":
@@ -255,8 +272,23 @@ class Archive:
             "dead_letters": self.count(DeadLetterRow),
         }
 
+    def _check_file(self) -> None:
+        """A SQLite archive whose file was removed must not take writes: pooled connections would
+        write into the deleted file and lose them, and a new connection would create an empty one."""
+        if self._file is None:
+            return
+        inode = _inode(self._file)
+        if inode is None:
+            self.engine.dispose()
+            raise StorageError(f"the archive file {self._file} is gone (removed, or its volume unmounted)",
+                               hint="restore it or its volume; the batch was not committed and will be retried")
+        if inode != self._inode:  # restored or replaced: reconnect to the file now at the path
+            self.engine.dispose()
+            self._inode = inode
+
     def _guard(self, fn):
         try:
+            self._check_file()
             return fn()
         except SQLAlchemyError as exc:
             raise StorageError(f"archive write failed: {exc.__class__.__name__}: {str(exc).splitlines()[0][:300]}",
