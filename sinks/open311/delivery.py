@@ -35,7 +35,7 @@ from pydantic import ValidationError
 
 from config.errors import PermanentSinkError, RetryableSinkError, SinkError
 from sinks.archive import Archive
-from sinks.archive.models import DeadLetterRow, TicketRow
+from sinks.archive.models import DeadLetterRow, PostRow, TicketRow
 from sinks.archive.store import fingerprint
 from sinks.incident_tables import IncidentRow, TicketEventRow
 from sinks.incidents import _insert_ignore, ref_marker, utc
@@ -49,13 +49,15 @@ T = TicketRow.__table__
 E = TicketEventRow.__table__
 I = IncidentRow.__table__
 D = DeadLetterRow.__table__
+P = PostRow.__table__
 STAGE = "open311"
 
 
 @dataclass(frozen=True)
 class Delivery:
     """What one delivery or reconciliation did: ``sent``, ``retry``, ``failed``, ``reconciled``,
-    ``requeued`` (not found after a crash, will resend), ``busy`` (claimed elsewhere or not due)."""
+    ``requeued`` (not found after a crash, will resend), ``busy`` (claimed elsewhere or not due),
+    ``cancelled`` (the post was deleted at its source before the ticket went out)."""
 
     ticket_id: str
     outcome: str
@@ -137,6 +139,13 @@ class DeliveryWorker:
             return Delivery(tid, "busy")
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(T).where(T.c.id == tid)).one()
+            deleted = conn.execute(sa.select(P.c.deleted).where(P.c.id == row.post_id)).scalar()
+        if deleted:  # the post was deleted at its source after its ticket was queued
+            with self.engine.begin() as conn:
+                conn.execute(sa.update(T).where(T.c.id == tid, T.c.status == "sending").values(
+                    status="cancelled", last_error="the post was deleted at its source", updated_at=now))
+                self._event(conn, tid, "cancelled", "the post was deleted at its source", row.attempts)
+            return Delivery(tid, "cancelled", "the post was deleted at its source")
         try:
             if row.attempts > 1:  # an earlier attempt may have reached the endpoint
                 found = self.find_remote(row)

@@ -222,3 +222,19 @@ def test_status_sync_survives_an_endpoint_error(tmp_path, server):
     w.deliver_due()
     server.fail("GET", "requests.json", "500-html")
     assert w.sync_status() == 0 and "status sync failed" in w.errors[-1]
+
+
+@BACKENDS
+def test_a_ticket_whose_post_was_deleted_before_delivery_is_cancelled_not_sent(db_url, server):
+    a = Archive(db_url)
+    tid = ticket(a, text="a large pothole on Main St")
+    post_id = trow(a, tid).post_id
+    # the delete arrived while the post was still in flight: its tombstone is there, the ticket still pending
+    with a.engine.begin() as c:
+        c.execute(sa.text("insert into posts (id, source, created_at, is_repost, deleted, archived_at) "
+                          "values (:id, 'x', :t, false, true, :t)"),
+                  {"id": post_id, "t": "2026-11-20 12:00:00+00:00"})
+    (result,) = worker(a, server).deliver_due()
+    assert result.outcome == "cancelled"
+    assert server.created == []
+    assert trow(a, tid).status == "cancelled"
