@@ -25,6 +25,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from config.errors import BusError
@@ -291,3 +292,73 @@ def run_all(settings: Any) -> PipelineStats:
                   f"{stats.actionable} actionable, {stats.dead_letters} dead letters"
                   + ("" if drained else " (stopped before the groups caught up)"), markup=False)
     return stats
+
+
+# -- throughput, for benchmarks ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Throughput:
+    """One timed run of :func:`measure_throughput`."""
+
+    posts: int
+    classify_workers: int
+    seconds: float
+
+    @property
+    def posts_per_s(self) -> float:
+        return self.posts / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _role_main(role: str, settings: Any) -> None:
+    """Entry point of a role in a child process (multiprocessing, spawn)."""
+    logging.basicConfig(level=logging.ERROR)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    (run_classify if role == "classify" else run_sink)(settings, stop)
+
+
+def measure_throughput(settings: Any, posts: Sequence, *, classify_workers: int = 1,
+                       timeout_s: float = 600.0) -> Throughput:
+    """Push ``posts`` through listen -> classify (``classify_workers`` processes) -> sink on Kafka
+    and time it: from the first publish until both groups have committed everything.
+
+    Uses topics and groups of its own (the settings' names plus a random suffix) on the settings'
+    cluster and writes to the settings' archive. Worker processes are started, joined to their
+    groups before the clock starts, and stopped (SIGTERM) afterwards. Raises :class:`BusError`
+    when the run does not finish within ``timeout_s``.
+    """
+    import multiprocessing
+    import uuid
+
+    from config.settings import with_overrides
+    from listener.sources.base import ListSource
+
+    k, tag = settings.kafka, uuid.uuid4().hex[:8]
+    settings = with_overrides(settings, bus={"kind": "kafka"}, kafka={
+        "topic_raw": f"{k.topic_raw}.{tag}", "topic_classified": f"{k.topic_classified}.{tag}",
+        "topic_dead_letter": f"{k.topic_dead_letter}.{tag}", "topic_tickets": f"{k.topic_tickets}.{tag}",
+        "group_prefix": f"{k.group_prefix}.{tag}", "create_topics": True})
+    bus = open_bus(settings)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_role_main, args=("classify", settings), daemon=True) for _ in range(classify_workers)]
+    procs.append(ctx.Process(target=_role_main, args=("sink", settings), daemon=True))
+    try:
+        for p in procs:
+            p.start()
+        deadline = time.monotonic() + min(timeout_s, 120)
+        while bus.group_members(CLASSIFY_GROUP) != ("Stable", classify_workers):
+            if time.monotonic() > deadline or not all(p.is_alive() for p in procs):
+                raise BusError(f"the {classify_workers} classify worker(s) did not join their group")
+            time.sleep(0.2)
+        started = time.perf_counter()
+        run_listen(settings, [ListSource(list(posts))], threading.Event(), bus=bus)
+        if not wait_drained(bus, timeout_s=timeout_s, poll_s=0.1):
+            raise BusError(f"{len(posts)} posts did not get through Kafka within {timeout_s:.0f}s")
+        return Throughput(posts=len(posts), classify_workers=classify_workers,
+                          seconds=time.perf_counter() - started)
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()  # SIGTERM: finish the batch, commit, leave
+        for p in procs:
+            p.join(60)
+        bus.close()
