@@ -13,7 +13,8 @@ def register(app: typer.Typer) -> None:
     def tickets(ctx: typer.Context,
                 status: Optional[str] = typer.Option(None, "--status", help="Only this status (pending, review, sending, sent, failed, rejected, closed)."),
                 limit: int = typer.Option(50, help="Show at most this many, newest first."),
-                sync: bool = typer.Option(False, "--sync", help="Ask the Open311 endpoint for status changes first.")) -> None:
+                sync: bool = typer.Option(False, "--sync", help="Ask the Open311 endpoint for status changes first."),
+                requeue: list[str] = typer.Option([], "--requeue", help="Put this failed ticket back in the outbox (repeatable; 'failed' = all failed tickets).")) -> None:
         """List tickets with their status, 311 request id, attempts and last error."""
         import sqlalchemy as sa
         from rich.console import Console
@@ -39,6 +40,13 @@ def register(app: typer.Typer) -> None:
             console.print(f"status sync: {changed} ticket(s) changed", markup=False)
             for err in worker.errors:
                 typer.echo(f"error: {err}", err=True)
+        if requeue:
+            from sinks.open311.delivery import requeue_failed
+            done = requeue_failed(archive, None if requeue == ["failed"] else list(requeue))
+            console.print(f"requeued {len(done)} ticket(s): {' '.join(done) or '-'}", markup=False)
+            missing = set(requeue) - set(done) - {"failed"}
+            for tid in sorted(missing):
+                typer.echo(f"error: ticket {tid} is not failed (or does not exist); not requeued", err=True)
         T, I = TicketRow.__table__, IncidentRow.__table__
         q = (sa.select(T.c.id, T.c.incident_id, T.c.service_code, T.c.status, T.c.service_request_id, T.c.token,
                        T.c.external_status, T.c.attempts, T.c.last_error, T.c.created_at, I.c.report_count)

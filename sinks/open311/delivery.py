@@ -331,3 +331,24 @@ class DeliveryWorker:
             msg = f"service list refresh failed: {exc}"
             log.warning("open311: %s", msg)
             self._note("refresh_error", msg)
+
+
+def requeue_failed(archive: Archive, ticket_ids: list[str] | None = None, *,
+                   clock: Callable[[], datetime] = _now) -> list[str]:
+    """Put dead-lettered (``failed``) tickets back in the outbox: ``pending``, attempts reset.
+
+    For after the cause is fixed (a bad API key, a service code the city renamed). ``ticket_ids``
+    None means every failed ticket. Returns the ids requeued; each gets a ``requeued`` event.
+    """
+    now = clock()
+    with archive.engine.begin() as conn:
+        q = sa.select(T.c.id).where(T.c.status == "failed")
+        if ticket_ids is not None:
+            q = q.where(T.c.id.in_(ticket_ids))
+        ids = [r.id for r in conn.execute(q).all()]
+        for tid in ids:
+            conn.execute(sa.update(T).where(T.c.id == tid, T.c.status == "failed").values(
+                status="pending", attempts=0, next_attempt_at=None, updated_at=now))
+            conn.execute(sa.insert(E).values(ticket_id=tid, kind="requeued", attempt=0,
+                                             detail="requeued by an operator", created_at=now))
+    return ids

@@ -71,3 +71,20 @@ def test_tickets_lists_statuses_and_filters():
     assert out.exit_code == 0 and "pending=1" in out.output and "review=1" in out.output
     out = runner.invoke(app, ["tickets", "--status", "review"])
     assert "GENGRAFFITI" in out.output and "REQPOTHL" not in out.output
+
+
+def test_tickets_requeue_puts_failed_tickets_back_in_the_outbox():
+    a = _archive()
+    s = sink(a)
+    one = s.add(classified(1, "a large pothole", score=0.99))
+    two = s.add(classified(2, "graffiti everywhere", code="GENGRAFFITI", at=(42.30, -71.10), score=0.99))
+    with a.engine.begin() as c:
+        c.execute(sa.update(TicketRow.__table__).values(status="failed", attempts=6, last_error="403 bad api_key"))
+    out = runner.invoke(app, ["tickets", "--requeue", one.ticket_id, "--requeue", "t-nope"])
+    assert out.exit_code == 0, out.output
+    assert f"requeued 1 ticket(s): {one.ticket_id}" in out.output and "t-nope is not failed" in out.output
+    assert (_status(a, one.ticket_id), _status(a, two.ticket_id)) == ("pending", "failed")
+    out = runner.invoke(app, ["tickets", "--requeue", "failed"])
+    assert f"requeued 1 ticket(s): {two.ticket_id}" in out.output
+    with a.engine.connect() as c:
+        assert c.execute(sa.select(TicketRow.attempts).where(TicketRow.id == two.ticket_id)).scalar_one() == 0
