@@ -82,8 +82,9 @@ def register(app: typer.Typer) -> None:
             if delivery:
                 delivery.stop()  # do not wait for deliveries at the end
         signal.signal(signal.SIGINT, on_sigint)
+        from listener.jobs import BackgroundJobs
         try:
-            with HealthReporter(archive, process_name("run")).start(
+            with BackgroundJobs(settings, archive), HealthReporter(archive, process_name("run")).start(
                     [source], pipe.stats, interval_s=settings.console.heartbeat_s), \
                     RunDisplay(pipe.stats, [source], console=console, archive=archive, process=process_name("run"),
                                refresh_per_second=settings.console.refresh_per_second):
