@@ -31,15 +31,17 @@ CHUNK = 2000
 def parse_line(line: str, lineno: int):
     """``(id, Post)`` for a good line, ``(id, error message)`` for a bad one."""
     from listener.models import Coordinates, Post
+    from listener.sanitize import clean_str
     try:
         obj = json.loads(line)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         return lineno, f"invalid JSON: {exc}"
     if not isinstance(obj, dict):
         return lineno, "a line must be a JSON object"
     ident = obj.get("id", lineno)
-    if not isinstance(ident, (str, int, float)) or isinstance(ident, bool):
-        ident = lineno
+    if not isinstance(ident, (str, int, float)) or isinstance(ident, bool) or ident in (float("inf"), float("-inf")) or ident != ident:
+        ident = lineno  # NaN and infinities cannot be written back as JSON
+    ident = clean_str(ident) if isinstance(ident, str) else ident  # lone surrogates cannot be printed
     text = obj.get("text")
     if not isinstance(text, str):
         return ident, "missing text" if text is None else "text must be a string"
