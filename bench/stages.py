@@ -1,7 +1,13 @@
-"""One function per benchmark. Each runs in a fresh process (see ``bench.__main__``) and returns a dict."""
+"""One function per benchmark. Each runs in a fresh process (see ``bench.__main__``) and returns a dict.
+
+Keys every result may carry: ``name``, ``items_per_s`` (best run), ``median_items_per_s``,
+``p50_latency_ms`` / ``p99_latency_ms``, ``peak_rss_mb`` (this process), ``error`` (why it could
+not run), and benchmark-specific notes.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 import time
@@ -11,72 +17,142 @@ from typing import Any
 import orjson
 
 from bench.generate import posts as gen_posts
-from bench.measure import peak_rss_mb, percentile, throughput
+from bench.measure import best_and_median, latency_ms, peak_rss_mb
+
+REPO = Path(__file__).resolve().parent.parent
 
 
-def classifier_ours(n: int) -> dict[str, Any]:
-    """Our classifier (spaCy pipeline if shipped, else keyword) on generated posts, one process."""
+def our_kind() -> str:
+    """``spacy`` once the spaCy classifier and its model are shipped, else ``keyword``."""
+    shipped = importlib.util.find_spec("classifiers.pipeline") is not None and (REPO / "classifiers" / "model").is_dir()
+    return "spacy" if shipped else "keyword"
+
+
+def load_ours(kind: str | None = None):
     from classifiers.base import load_classifier
     from config.settings import load_settings
 
-    settings = load_settings()
-    clf = load_classifier(settings)
-    batch = gen_posts(n)
-    clf.classify(batch[:500])  # warm-up
-    res = throughput(lambda: clf.classify(batch), n)
-    return {"name": f"classifier ({settings.classifier.kind}, {clf.version})", **res, "peak_rss_mb": round(peak_rss_mb(), 1)}
+    kind = kind or our_kind()
+    return load_classifier(load_settings(classifier={"kind": kind})), kind
 
 
-def classifier_keyword(n: int) -> dict[str, Any]:
-    from classifiers.keyword import KeywordClassifier
-
-    clf = KeywordClassifier()
-    batch = gen_posts(n)
-    res = throughput(lambda: clf.classify(batch), n)
-    return {"name": "classifier (keyword rules)", **res, "peak_rss_mb": round(peak_rss_mb(), 1)}
+def _stream_file(tmp: str, n: int, seed: int = 2026, name: str = "stream.jsonl") -> Path:
+    """``n`` generated posts as a JSONL stream file the replay source reads."""
+    stream = Path(tmp) / name
+    stream.write_bytes(b"".join(orjson.dumps(p.model_dump(mode="json")) + b"\n" for p in gen_posts(n, seed)))
+    return stream
 
 
-def pipeline_inprocess(n: int) -> dict[str, Any]:
-    """Replay file -> classify -> SQLite archive -> outbox, in one process; latency post -> ticket decision."""
+def _one_pipeline_run(tmp: str, stream: Path, run: int, speed: float, kind: str, incidents: bool) -> dict[str, Any]:
+    from bench.probes import StampBus, StampSink, latencies
+    from classifiers.base import load_classifier
     from config.settings import load_settings
-    from listener.cli.run_cmd import build_pipeline
+    from listener.bus.memory import MemoryBus
+    from listener.cli.run_cmd import build_sinks
+    from listener.pipeline import Pipeline
     from listener.sources.replay import ReplaySource
+    from sinks.archive import Archive
+    from sinks.archive_sink import ArchiveSink
 
+    settings = load_settings(database_url=f"sqlite:///{tmp}/bench-{run}.db", classifier={"kind": kind})
+    archive = Archive.from_settings(settings)
+    classifier = load_classifier(settings)
+    stamp = StampSink()
+    sinks = build_sinks(settings, archive) if incidents else [ArchiveSink(archive)]
+    bus = StampBus(MemoryBus(max_queue=settings.bus.max_queue))
+    pipe = Pipeline([ReplaySource(stream, speed=speed)], bus, classifier, [*sinks, stamp],
+                    dead_letter_writer=archive.write_dead_letters, batch_size=settings.bus.batch_size)
+    t0 = time.perf_counter()
+    stats = pipe.run()
+    elapsed = time.perf_counter() - t0
+    out = {"elapsed_s": elapsed, "posts": stats.posts_in, "archived": archive.summary()["posts"],
+           "lat": latencies(bus.published, stamp.decided)}
+    archive.close()
+    return out
+
+
+def pipeline_inprocess(n: int, speed: float = 0.0, repeat: int = 2, kind: str | None = None,
+                       incidents: bool = True) -> dict[str, Any]:
+    """Replay file -> classify -> SQLite archive -> incidents/outbox, in one process (threads over
+    the memory bus), each run on a fresh database. Latency: publish to ``raw`` -> every sink
+    done with the post's batch (the ticket decision is the incident sink's)."""
+    kind = kind or our_kind()
     with tempfile.TemporaryDirectory() as tmp:
-        stream = Path(tmp) / "stream.jsonl"
-        stream.write_bytes(b"".join(orjson.dumps(p.model_dump(mode="json")) + b"\n" for p in gen_posts(n)))
-        os.environ["CIVIC_DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
-        settings = load_settings()
-        source = ReplaySource(stream, speed=0)
-        pipe, archive = build_pipeline(settings, [source])
-        t0 = time.perf_counter()
-        stats = pipe.run()
-        elapsed = time.perf_counter() - t0
-        lat = list(stats.latencies)
-        rows = archive.summary()["posts"]
-    return {"name": "in-process pipeline (replay -> classify -> SQLite -> outbox)",
-            "items_per_s": round(n / elapsed, 1), "posts_archived": rows,
-            "p50_latency_ms": round(1000 * (percentile(lat, 50) or 0), 1),
-            "p99_latency_ms": round(1000 * (percentile(lat, 99) or 0), 1),
-            "peak_rss_mb": round(peak_rss_mb(), 1)}
+        stream = _stream_file(tmp, n)
+        runs = [_one_pipeline_run(tmp, stream, r, speed, kind, incidents) for r in range(repeat)]
+    lat = [x for r in runs for x in r["lat"]]
+    load = f"{speed:g} posts/s offered" if speed else "--speed max"
+    sinks = "SQLite archive + incidents/outbox" if incidents else "SQLite archive only"
+    return {"name": f"in-process pipeline, {load} ({sinks}, {kind})",
+            **best_and_median([r["posts"] / r["elapsed_s"] for r in runs]), **latency_ms(lat),
+            "posts": n, "archived": min(r["archived"] for r in runs), "peak_rss_mb": peak_rss_mb()}
 
 
-def archive_writes(n: int, url: str | None = None, label: str = "SQLite") -> dict[str, Any]:
-    """Rows/s of ``Archive.write_classified`` (posts + classifications) in batches of 500."""
+def archive_writes(n: int, url: str | None = None, label: str = "SQLite", repeat: int = 2) -> dict[str, Any]:
+    """Rows/s of ``Archive.write_classified`` (a post row and a classification row per item) in
+    batches of 256, each run into an empty database. ``url``: PostgreSQL server to use (a fresh
+    database is created in it); ``"auto"`` starts a throwaway cluster (:mod:`bench.services`)."""
     from classifiers.keyword import KeywordClassifier
     from listener.models import ClassifiedPost
     from sinks.archive import Archive
 
     batch = gen_posts(n)
-    cls = KeywordClassifier().classify(batch)
-    items = [ClassifiedPost(post=p, classification=c) for p, c in zip(batch, cls)]
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = Archive(url or f"sqlite:///{tmp}/w.db")
-        t0 = time.perf_counter()
-        for i in range(0, n, 500):
-            archive.write_classified(items[i:i + 500])
-        elapsed = time.perf_counter() - t0
-        written = archive.summary()["posts"]
-        archive.close()
-    return {"name": f"archive writes ({label})", "items_per_s": round(n / elapsed, 1), "rows": written,
-            "peak_rss_mb": round(peak_rss_mb(), 1)}
+    items = [ClassifiedPost(post=p, classification=c) for p, c in zip(batch, KeywordClassifier().classify(batch))]
+    rates, written = [], 0
+    with tempfile.TemporaryDirectory() as tmp, _database(url, tmp) as make_url:
+        for r in range(repeat):
+            archive = Archive(make_url(r))
+            t0 = time.perf_counter()
+            for i in range(0, n, 256):
+                archive.write_classified(items[i:i + 256])
+            rates.append(n / (time.perf_counter() - t0))
+            written = archive.summary()["posts"]
+            archive.close()
+    return {"name": f"archive writes ({label}, batches of 256)", **best_and_median(rates), "rows": written,
+            "peak_rss_mb": peak_rss_mb()}
+
+
+class _database:
+    """Context: a function run -> a fresh database URL (SQLite file, or a new PostgreSQL database)."""
+
+    def __init__(self, url: str | None, tmp: str) -> None:
+        self.url, self.tmp, self.server, self.created = url, tmp, None, []
+
+    def __enter__(self):
+        if self.url is None:
+            return lambda r: f"sqlite:///{self.tmp}/w{r}.db"
+        from bench.services import postgres_server
+        self.server = postgres_server(self.url)
+        base = self.server.__enter__()
+        return self._pg_database(base)
+
+    def _pg_database(self, base: str):
+        import uuid
+
+        import sqlalchemy as sa
+
+        def make(_r: int) -> str:
+            name = "civic_bench_" + uuid.uuid4().hex[:10]
+            admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+            self.created.append((base, name))
+            return sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+        return make
+
+    def __exit__(self, *exc) -> None:
+        if self.server is None:
+            return
+        import sqlalchemy as sa
+        for base, name in self.created:
+            admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        self.server.__exit__(*exc)
+
+
+def archive_writes_pg(n: int, repeat: int = 2) -> dict[str, Any]:
+    """:func:`archive_writes` into PostgreSQL: ``CIVIC_TEST_PG_URL`` if set, else a throwaway cluster."""
+    return archive_writes(n, url=os.environ.get("CIVIC_TEST_PG_URL") or "auto", label="PostgreSQL", repeat=repeat)
