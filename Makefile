@@ -45,3 +45,16 @@ SHARED_DATA ?= ../shared/data
 .PHONY: gazetteer
 gazetteer: install
 	$(BIN)/python scripts/build_gazetteer.py --data $(SHARED_DATA)
+
+# The classifier (docs/classifier.md). train-data needs the shared Open311 dump ($(SHARED_DATA));
+# train rebuilds classifiers/model/ from what is committed in classifiers/data/, deterministically.
+.PHONY: train-data classifier-eval
+train-data: install
+	$(BIN)/python scripts/build_training_data.py --data $(SHARED_DATA) --out classifiers/data
+
+train: install
+	$(BIN)/python scripts/train_classifier.py
+
+classifier-eval: install
+	$(BIN)/civic-signal eval --kind spacy classifiers/data/heldout_2018.jsonl
+	$(BIN)/civic-signal eval --kind spacy classifiers/data/handwritten_eval.jsonl

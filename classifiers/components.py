@@ -6,9 +6,10 @@ registered at import time. Components and what they set on ``Doc._``:
 - ``civic_language``  -> ``language`` (two letters; ``doc._.declared_language`` wins when set)
 - ``civic_cues``      -> ``cues`` (tuple of :data:`classifiers.cues.CUE_NAMES`),
                          ``rule_codes`` (service codes whose keyword rule matched)
+- ``civic_location``  -> ``location`` (from :mod:`classifiers.location`, when that package is
+                         there); runs before textcat, which uses it to tell "E Newton St" from Newton
 - ``civic_textcat``   -> ``actionable`` (bool), ``actionable_score`` (0..1), ``category`` (service
                          code or ``None``), ``category_score`` (0..1), ``reason`` (why not actionable)
-- ``civic_location``  -> ``location`` (from :mod:`classifiers.location`, when that package is there)
 
 The caller may set ``doc._.declared_language``, ``doc._.is_repost`` and ``doc._.coordinates``
 before the pipeline runs.
@@ -31,6 +32,9 @@ _registered = False
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 #: Languages the model classifies; any other is routed as not actionable ("language:xx").
 SUPPORTED_LANGUAGES = ("en", "es")
+#: The actionable score given to a post that names a concrete problem (a keyword rule matched)
+#: and that no cue vetoes, when the model scored it lower.
+RULE_FLOOR = 0.7
 #: The most characters of one post the classifier reads (longer text is judged on its start).
 MAX_CHARS = 2_000
 
@@ -39,25 +43,67 @@ _EXTENSIONS = {"language": None, "declared_language": None, "is_repost": False, 
                "reason": None}
 
 
+def doc_text(doc) -> str:
+    """The post text (at most :data:`MAX_CHARS`), cached in ``doc.user_data`` (``doc.text``
+    rebuilds the string from the tokens on every call)."""
+    t = doc.user_data.get("civic_text")
+    if t is None:
+        t = doc.user_data["civic_text"] = doc.text[:MAX_CHARS]
+    return t
+
+
+class WhitespaceTokenizer:
+    """Splits on single spaces only; ``doc.text`` is the input, byte for byte.
+
+    Our components read the text itself (regular expressions, hashed n-grams, the gazetteer
+    trie), never spaCy tokens, so the rule-based English tokenizer (2-3x slower) buys nothing
+    here. Tokens may carry punctuation ("St.", "fix!")."""
+
+    def __init__(self, vocab) -> None:
+        self.vocab = vocab
+
+    def __call__(self, text: str):
+        from spacy.tokens import Doc
+        words = text.split(" ")
+        spaces = [True] * len(words)
+        for i, w in enumerate(words):
+            if w == "":
+                words[i], spaces[i] = " ", False
+        if words[-1] == " ":
+            words, spaces = words[:-1], spaces[:-1]
+        elif spaces:
+            spaces[-1] = False
+        return Doc(self.vocab, words=words, spaces=spaces)
+
+
 class LanguageComponent:
     def __init__(self, nlp=None, name: str = "civic_language") -> None:
         self.name = name
 
     def __call__(self, doc):
-        doc._.language = detect(doc.text[:MAX_CHARS], doc._.declared_language)
+        doc._.language = detect(doc_text(doc), doc._.declared_language)
         return doc
 
 
 class CuesComponent:
     def __init__(self, nlp=None, name: str = "civic_cues") -> None:
-        from classifiers.categories import rule_hits
+        from classifiers.categories import GATES, RULES, GateIndex
+        from classifiers.cues import CUES
+        from classifiers.cues import GATES as CUE_GATES
         self.name = name
-        self._rules = rule_hits
+        # one gate index for rules and cues: rule i -> i, cue j -> len(RULES) + j
+        self._n = len(RULES)
+        self._index = GateIndex([GATES[c] for c, _ in RULES] + [CUE_GATES.get(n, ()) for n, _ in CUES])
 
     def __call__(self, doc):
-        low = doc.text[:MAX_CHARS].lower()
-        doc._.cues = tuple(find_cues(low))
-        doc._.rule_codes = tuple(self._rules(low))
+        from classifiers.categories import gate_text, rule_hits_from
+        from classifiers.cues import cues_from
+        low = doc_text(doc).lower()
+        cand = self._index.candidates(gate_text(low))
+        n = self._n
+        u = doc._
+        u.cues = tuple(cues_from(low, {i - n for i in cand if i >= n}))
+        u.rule_codes = tuple(rule_hits_from(low, cand))
         return doc
 
 
@@ -88,34 +134,59 @@ class TextcatComponent:
         model = self.model
         todo, rows = [], []
         for doc in docs:
-            text = doc.text[:MAX_CHARS]
-            lang = doc._.language or "en"
+            text = doc_text(doc)
+            u = doc._
+            lang = u.language or "en"
             if not text.strip():
-                doc._.reason = "empty text"
+                u.reason = "empty text"
             elif lang not in SUPPORTED_LANGUAGES:
-                doc._.reason = f"language:{lang}"
-            elif doc._.is_repost:
-                doc._.reason = "repost"
+                u.reason = f"language:{lang}"
+            elif u.is_repost:
+                u.reason = "repost"
             else:
-                todo.append(doc)
-                rows.append(model.rows(feature_ids(text, extras(doc._.cues, doc._.rule_codes, lang))))
+                cues = u.cues
+                todo.append((u, cues))
+                rows.append(model.rows(feature_ids(text, extras(cues, u.rule_codes, lang))))
                 continue
-            doc._.actionable, doc._.actionable_score = False, 0.0
+            u.actionable, u.actionable_score = False, 0.0
         if todo:
             act, cat = model.predict(rows)
-            top = cat.argmax(axis=1)
-            for i, doc in enumerate(todo):
-                score = float(act[i])
-                reason = veto(doc._.cues)
+            top = cat.argmax(axis=1).tolist()
+            codes, threshold = model.codes, self.threshold
+            general, index = model.codes.index(GENERAL), {c: i for i, c in enumerate(model.codes)}
+            for i, ((u, _), t) in enumerate(zip(todo, top)):
+                # the general code only when no specific rule matched; else the likeliest rule code
+                if t == general and u.rule_codes:
+                    top[i] = max((index[c] for c in u.rule_codes if c in index), key=lambda j: cat[i, j],
+                                 default=t)
+            top_p = cat[range(len(top)), top].tolist()
+            act = act.tolist()
+            for (u, cues), score, t, p in zip(todo, act, top, top_p):
+                reason = veto(cues)
+                if reason == "other city" and self._in_boston(u):
+                    reason = None
                 if reason:
                     score = min(score, 0.1)
-                code = model.codes[int(top[i])]
-                doc._.actionable = score >= self.threshold
-                doc._.actionable_score = round(score, 4)
-                doc._.category = code
-                doc._.category_score = round(float(cat[i, top[i]]), 4)
-                doc._.reason = None if doc._.actionable else (reason or "not a report")
+                elif u.rule_codes and score < RULE_FLOOR:
+                    # a concrete problem named in general terms, and nothing says it is not a report:
+                    # actionable, but below the auto threshold (a person reviews it)
+                    score = RULE_FLOOR
+                ok = score >= threshold
+                u.actionable = ok
+                u.actionable_score = round(score, 4)
+                u.category = codes[t]
+                u.category_score = round(p, 4)
+                u.reason = None if ok else (reason or "not a report")
         return docs
+
+    @staticmethod
+    def _in_boston(u) -> bool:
+        """Whether the location component (when it ran before us) placed the post in Boston."""
+        try:
+            loc = u.location
+        except AttributeError:
+            return False
+        return loc is not None and str(getattr(loc, "kind", "")) in ("address", "intersection", "street", "place")
 
 
 def register_factories() -> bool:

@@ -32,16 +32,27 @@ def normalize(text: str) -> str:
     return _MENTION.sub(" @user ", t)
 
 
+_DIGIT = re.compile(r"\d")
+_WORD_CACHE: dict[str, tuple[str, int]] = {}
+
+
+def _norm_word(tok: str) -> tuple[str, int]:
+    hit = _WORD_CACHE.get(tok)
+    if hit is None:
+        w = tok
+        if _DIGIT.search(w):
+            w = "#"
+        elif len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        hit = (w, zlib.crc32(w.encode("utf-8")) & MASK)
+        if len(_WORD_CACHE) < _CACHE_MAX:
+            _WORD_CACHE[tok] = hit
+    return hit
+
+
 def words(text: str) -> list[str]:
     """The normalized word tokens of ``text``."""
-    out = []
-    for tok in _TOKEN.findall(normalize(text)):
-        if any(c.isdigit() for c in tok):
-            tok = "#"
-        elif len(tok) > 3 and tok.endswith("s") and not tok.endswith("ss"):
-            tok = tok[:-1]
-        out.append(tok)
-    return out
+    return [_norm_word(t)[0] for t in _TOKEN.findall(normalize(text))]
 
 
 def hash_word(word: str) -> int:
@@ -55,7 +66,7 @@ def hash_word(word: str) -> int:
 
 def feature_ids(text: str, extra: Iterable[str] = ()) -> list[int]:
     """Hashed ids of the unigrams, bigrams (with sentence edges) and ``extra`` pseudo-words."""
-    hs = [hash_word(w) for w in words(text)]
+    hs = [_norm_word(t)[1] for t in _TOKEN.findall(normalize(text))]
     ids = list(hs)
     prev = _BOS
     for h in hs:

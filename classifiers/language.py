@@ -23,6 +23,10 @@ _STOP: dict[str, frozenset[str]] = {
     "de": frozenset("der die das und ist nicht ein eine mit auf für ich wir sie straße bitte sehr".split()),
     "it": frozenset("il lo gli della che è non con per una sono molto strada grazie".split()),
 }
+_LANGS_OF: dict[str, tuple[str, ...]] = {}
+for _lang, _words in _STOP.items():
+    for _w in _words:
+        _LANGS_OF[_w] = _LANGS_OF.get(_w, ()) + (_lang,)
 _SCRIPTS = [("zh", re.compile(r"[\u4e00-\u9fff]")), ("ja", re.compile(r"[\u3040-\u30ff]")),
             ("ko", re.compile(r"[\uac00-\ud7af]")), ("ar", re.compile(r"[\u0600-\u06ff]")),
             ("ru", re.compile(r"[\u0400-\u04ff]")), ("el", re.compile(r"[\u0370-\u03ff]")),
@@ -37,16 +41,22 @@ def detect(text: str, declared: str | None = None) -> str:
         code = declared.lower().split("-")[0]
         if code not in _UNDETERMINED and len(code) in (2, 3):
             return code
-    letters = sum(ch.isalpha() for ch in text)
-    if letters:
+    if not text.isascii():
+        letters = sum(ch.isalpha() for ch in text)
         for code, rx in _SCRIPTS:
-            if len(rx.findall(text)) > letters * 0.3:
+            if letters and len(rx.findall(text)) > letters * 0.3:
                 return code
-    toks = [w.lower() for w in _WORD.findall(text)]
+    toks = _WORD.findall(text.lower())
     if len(toks) < 3:
         return "en"
-    counts = {lang: sum(t in stop for t in toks) for lang, stop in _STOP.items()}
-    best = max(counts, key=lambda k: (counts[k], k == "en"))
-    if best != "en" and counts[best] >= 2 and counts[best] > counts["en"]:
+    counts: dict[str, int] = {}
+    for t in toks:
+        for lang in _LANGS_OF.get(t, ()):
+            counts[lang] = counts.get(lang, 0) + 1
+    if not counts:
+        return "en"
+    en = counts.get("en", 0)
+    best = max(sorted(counts), key=lambda k: (counts[k], k == "en"))
+    if best != "en" and counts[best] >= 2 and counts[best] > en:
         return best
     return "en"

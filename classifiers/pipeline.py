@@ -1,8 +1,8 @@
 """``SpacyClassifier``: posts in, :class:`Classification` out, through one blank spaCy pipeline.
 
 Pipeline (``spacy.blank("en")`` + our components, see :mod:`classifiers.components`):
-``civic_language`` -> ``civic_cues`` -> ``civic_textcat`` -> ``civic_location`` (when the
-location package is installed). The model is loaded once, in :meth:`SpacyClassifier.load`;
+``civic_language`` -> ``civic_cues`` -> ``civic_location`` (when the location package is
+installed) -> ``civic_textcat``. The model is loaded once, in :meth:`SpacyClassifier.load`;
 :meth:`classify` runs ``nlp.pipe`` over the batch.
 
 What callers may rely on: ``classify`` returns one classification per post, in order, and
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from classifiers.base import Classifier
-from classifiers.components import DEFAULT_MODEL_DIR, MAX_CHARS, register_factories
+from classifiers.components import DEFAULT_MODEL_DIR, MAX_CHARS, WhitespaceTokenizer, register_factories
 from config.taxonomy import service_name
 from listener.models import Category, Classification, Post
 
@@ -32,11 +32,12 @@ def build_nlp(model_path: str | Path | None = None, *, threshold: float = 0.5, l
     import spacy
     has_location = register_factories()
     nlp = spacy.blank("en")
+    nlp.tokenizer = WhitespaceTokenizer(nlp.vocab)
     nlp.add_pipe("civic_language")
     nlp.add_pipe("civic_cues")
-    nlp.add_pipe("civic_textcat", config={"model_path": str(model_path or ""), "threshold": threshold})
     if location and has_location:
         nlp.add_pipe("civic_location")
+    nlp.add_pipe("civic_textcat", config={"model_path": str(model_path or ""), "threshold": threshold})
     return nlp
 
 
@@ -56,11 +57,16 @@ class SpacyClassifier(Classifier):
     # -- classification ----------------------------------------------------------------------
 
     def _doc(self, post: Post):
-        doc = self.nlp.make_doc(post.text[:MAX_CHARS])
-        doc._.declared_language = post.language
-        doc._.is_repost = post.is_repost
-        if self.has_location:
-            doc._.coordinates = post.coordinates
+        text = post.text[:MAX_CHARS]
+        doc = self.nlp.make_doc(text)
+        doc.user_data["civic_text"] = text
+        u = doc._
+        if post.language:
+            u.declared_language = post.language
+        if post.is_repost:
+            u.is_repost = True
+        if self.has_location and post.coordinates is not None:
+            u.coordinates = post.coordinates
         return doc
 
     def docs(self, posts: Iterable[Post]):
@@ -80,12 +86,24 @@ class SpacyClassifier(Classifier):
             return [self.classify([p])[0] for p in posts]
 
     def _result(self, post: Post, doc) -> Classification:
+        # the values come from our own components, already in range: construct without re-validating
+        u = doc._
         category = None
-        if doc._.actionable and doc._.category:
-            category = Category(code=doc._.category, name=service_name(doc._.category),
-                                score=min(1.0, max(0.0, doc._.category_score)))
-        location = doc._.location if self.has_location else None
-        return Classification(post_id=post.id, actionable=bool(doc._.actionable),
-                              actionable_score=min(1.0, max(0.0, doc._.actionable_score)), category=category,
-                              location=location, language=doc._.language, model_version=self.version,
-                              reason=doc._.reason)
+        if u.actionable and u.category:
+            category = Category.model_construct(code=u.category, name=_name(u.category),
+                                                score=min(1.0, max(0.0, float(u.category_score))))
+        location = u.location if self.has_location else None
+        return Classification.model_construct(
+            post_id=post.id, actionable=bool(u.actionable),
+            actionable_score=min(1.0, max(0.0, float(u.actionable_score))), category=category,
+            location=location, language=u.language, model_version=self.version, reason=u.reason)
+
+
+_NAMES: dict[str, str] = {}
+
+
+def _name(code: str) -> str:
+    name = _NAMES.get(code)
+    if name is None:
+        name = _NAMES[code] = service_name(code)
+    return name

@@ -74,3 +74,13 @@ def catalogue_rows() -> list[dict]:
             if 3 <= len(text) <= 80:
                 rows.append({"text": text.lower(), "code": code, "actionable": True, "source": "catalogue"})
     return rows
+
+
+def write_eval(path: Path) -> int:
+    """Write the hand-written held-out set as gold JSON lines (``civic-signal eval`` input)."""
+    rows = expand("eval")
+    with Path(path).open("w") as fh:
+        for i, r in enumerate(rows):
+            fh.write(json.dumps({"id": f"hw-{i:04d}", "text": r["text"], "code": r["code"],
+                                 "actionable": r["actionable"], "source": r["source"]}, sort_keys=True) + "\n")
+    return len(rows)
