@@ -43,6 +43,16 @@ _EXTENSIONS = {"language": None, "declared_language": None, "is_repost": False, 
                "reason": None}
 
 
+def state(doc) -> dict:
+    """Our results for ``doc`` (one dict in ``doc.user_data``; the ``Doc._`` extensions read and
+    write it, so ``doc._.actionable`` and ``state(doc)["actionable"]`` are the same value).
+    Components use the dict directly: each ``doc._`` access costs a few microseconds."""
+    d = doc.user_data.get("civic")
+    if d is None:
+        d = doc.user_data["civic"] = {}
+    return d
+
+
 def doc_text(doc) -> str:
     """The post text (at most :data:`MAX_CHARS`), cached in ``doc.user_data`` (``doc.text``
     rebuilds the string from the tokens on every call)."""
@@ -81,7 +91,8 @@ class LanguageComponent:
         self.name = name
 
     def __call__(self, doc):
-        doc._.language = detect(doc_text(doc), doc._.declared_language)
+        d = state(doc)
+        d["language"] = detect(doc_text(doc), d.get("declared_language"))
         return doc
 
 
@@ -101,9 +112,9 @@ class CuesComponent:
         low = doc_text(doc).lower()
         cand = self._index.candidates(gate_text(low))
         n = self._n
-        u = doc._
-        u.cues = tuple(cues_from(low, {i - n for i in cand if i >= n}))
-        u.rule_codes = tuple(rule_hits_from(low, cand))
+        d = state(doc)
+        d["cues"] = tuple(cues_from(low, {i - n for i in cand if i >= n}))
+        d["rule_codes"] = tuple(rule_hits_from(low, cand))
         return doc
 
 
@@ -135,55 +146,58 @@ class TextcatComponent:
         todo, rows = [], []
         for doc in docs:
             text = doc_text(doc)
-            u = doc._
-            lang = u.language or "en"
+            u = state(doc)
+            lang = u.get("language") or "en"
             if not text.strip():
-                u.reason = "empty text"
+                u["reason"] = "empty text"
             elif lang not in SUPPORTED_LANGUAGES:
-                u.reason = f"language:{lang}"
-            elif u.is_repost:
-                u.reason = "repost"
+                u["reason"] = f"language:{lang}"
+            elif u.get("is_repost"):
+                u["reason"] = "repost"
             else:
-                cues = u.cues
-                todo.append((u, cues))
-                rows.append(model.rows(feature_ids(text, extras(cues, u.rule_codes, lang))))
-                continue
-            u.actionable, u.actionable_score = False, 0.0
+                cues = u.get("cues", ())
+                r = model.rows(feature_ids(text, extras(cues, u.get("rule_codes", ()), lang)))
+                if any(x != model.unknown for x in r):
+                    todo.append((doc, u, cues))
+                    rows.append(r)
+                    continue
+                u["reason"] = "no known words"
+            u["actionable"], u["actionable_score"] = False, 0.0
         if todo:
             act, cat = model.predict(rows)
             top = cat.argmax(axis=1).tolist()
             codes, threshold = model.codes, self.threshold
             general, index = model.codes.index(GENERAL), {c: i for i, c in enumerate(model.codes)}
-            for i, ((u, _), t) in enumerate(zip(todo, top)):
+            for i, ((_, u, _), t) in enumerate(zip(todo, top)):
                 # the general code only when no specific rule matched; else the likeliest rule code
-                if t == general and u.rule_codes:
-                    top[i] = max((index[c] for c in u.rule_codes if c in index), key=lambda j: cat[i, j],
+                if t == general and u.get("rule_codes"):
+                    top[i] = max((index[c] for c in u["rule_codes"] if c in index), key=lambda j: cat[i, j],
                                  default=t)
             top_p = cat[range(len(top)), top].tolist()
             act = act.tolist()
-            for (u, cues), score, t, p in zip(todo, act, top, top_p):
+            for (doc, u, cues), score, t, p in zip(todo, act, top, top_p):
                 reason = veto(cues)
-                if reason == "other city" and self._in_boston(u):
+                if reason == "other city" and self._in_boston(doc):
                     reason = None
                 if reason:
                     score = min(score, 0.1)
-                elif u.rule_codes and score < RULE_FLOOR:
+                elif u.get("rule_codes") and score < RULE_FLOOR:
                     # a concrete problem named in general terms, and nothing says it is not a report:
                     # actionable, but below the auto threshold (a person reviews it)
                     score = RULE_FLOOR
                 ok = score >= threshold
-                u.actionable = ok
-                u.actionable_score = round(score, 4)
-                u.category = codes[t]
-                u.category_score = round(p, 4)
-                u.reason = None if ok else (reason or "not a report")
+                u["actionable"] = ok
+                u["actionable_score"] = round(score, 4)
+                u["category"] = codes[t]
+                u["category_score"] = round(p, 4)
+                u["reason"] = None if ok else (reason or "not a report")
         return docs
 
     @staticmethod
-    def _in_boston(u) -> bool:
+    def _in_boston(doc) -> bool:
         """Whether the location component (when it ran before us) placed the post in Boston."""
         try:
-            loc = u.location
+            loc = doc._.location
         except AttributeError:
             return False
         return loc is not None and str(getattr(loc, "kind", "")) in ("address", "intersection", "street", "place")
@@ -203,7 +217,7 @@ def register_factories() -> bool:
         from spacy.tokens import Doc
         for name, default in _EXTENSIONS.items():
             if not Doc.has_extension(name):
-                Doc.set_extension(name, default=default)
+                Doc.set_extension(name, getter=_getter(name, default), setter=_setter(name))
         if "civic_language" not in Language.factories:
             Language.factory("civic_language", func=lambda nlp, name: LanguageComponent(nlp, name))
         if "civic_cues" not in Language.factories:
@@ -214,6 +228,16 @@ def register_factories() -> bool:
                              TextcatComponent(nlp, name, model_path, threshold))
         _registered = True
     return location
+
+
+def _getter(name: str, default):
+    return lambda doc: doc.user_data.get("civic", {}).get(name, default)
+
+
+def _setter(name: str):
+    def set_(doc, value) -> None:
+        state(doc)[name] = value
+    return set_
 
 
 def _register_location() -> bool:

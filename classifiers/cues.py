@@ -49,6 +49,7 @@ CUES: list[tuple[str, str]] = [
     ("policy", r"\b(?:why does (?:the city|boston)|how does (?:the city|boston)|what'?s the (?:city'?s )?(?:policy|plan)|"
                r"what is the (?:city'?s )?(?:policy|plan)|is there a budget|who decides|does anyone know how|"
                r"how (?:does|do) (?:they|you) (?:decide|prioriti[sz]e)|budget|long term|policy|council meeting)\b"),
+    ("ask", r"\b(?:please|pls|plz|send (?:someone|a crew)|por favor)\b|@bos311"),
     ("request", r"\b(?:please|pls|plz|can (?:someone|you|the city)|send (?:someone|a crew)|needs? to be|"
                 r"fix|remove|por favor)\b|@bos311"),
 ]
@@ -73,6 +74,7 @@ GATES: dict[str, tuple[str, ...]] = {
              "council", "governor", "state", "report", "op", "globe", "herald", "wbur", "wgbh", "nbc", "wcvb",
              "citywide", "nationwide", "per", "statistics"),
     "policy": ("why", "how", "what", "is", "who", "does", "budget", "long", "policy", "council"),
+    "ask": ("please", "pls", "plz", "send", "por", "bos311"),
     "request": ("please", "pls", "plz", "can", "send", "need", "fix", "remove", "por", "bos311"),
 }
 _COMPILED = [(n, re.compile(p)) for n, p in CUES]
@@ -122,6 +124,6 @@ def veto(cues: list[str] | tuple[str, ...]) -> str | None:
         return "news"
     if "joke" in c and "request" not in c:
         return "joke"
-    if "policy" in c and "request" not in c:
+    if "policy" in c and "ask" not in c:
         return "policy question"
     return None

@@ -39,6 +39,11 @@ class LinearModel:
         self._unknown = len(self.keys)
 
     @property
+    def unknown(self) -> int:
+        """The row every unknown feature maps to (all zeros)."""
+        return self._unknown
+
+    @property
     def version(self) -> str:
         return str(self.meta.get("version", "unknown"))
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from classifiers.base import Classifier
-from classifiers.components import DEFAULT_MODEL_DIR, MAX_CHARS, WhitespaceTokenizer, register_factories
+from classifiers.components import DEFAULT_MODEL_DIR, MAX_CHARS, WhitespaceTokenizer, register_factories, state
 from config.taxonomy import service_name
 from listener.models import Category, Classification, Post
 
@@ -60,13 +60,13 @@ class SpacyClassifier(Classifier):
         text = post.text[:MAX_CHARS]
         doc = self.nlp.make_doc(text)
         doc.user_data["civic_text"] = text
-        u = doc._
+        d = state(doc)
         if post.language:
-            u.declared_language = post.language
+            d["declared_language"] = post.language
         if post.is_repost:
-            u.is_repost = True
+            d["is_repost"] = True
         if self.has_location and post.coordinates is not None:
-            u.coordinates = post.coordinates
+            doc._.coordinates = post.coordinates
         return doc
 
     def docs(self, posts: Iterable[Post]):
@@ -87,16 +87,18 @@ class SpacyClassifier(Classifier):
 
     def _result(self, post: Post, doc) -> Classification:
         # the values come from our own components, already in range: construct without re-validating
-        u = doc._
+        u = state(doc)
         category = None
-        if u.actionable and u.category:
-            category = Category.model_construct(code=u.category, name=_name(u.category),
-                                                score=min(1.0, max(0.0, float(u.category_score))))
-        location = u.location if self.has_location else None
+        code = u.get("category")
+        actionable = bool(u.get("actionable"))
+        if actionable and code:
+            category = Category.model_construct(code=code, name=_name(code),
+                                                score=min(1.0, max(0.0, float(u.get("category_score", 0.0)))))
+        location = doc._.location if self.has_location else None
         return Classification.model_construct(
-            post_id=post.id, actionable=bool(u.actionable),
-            actionable_score=min(1.0, max(0.0, float(u.actionable_score))), category=category,
-            location=location, language=u.language, model_version=self.version, reason=u.reason)
+            post_id=post.id, actionable=actionable,
+            actionable_score=min(1.0, max(0.0, float(u.get("actionable_score", 0.0)))), category=category,
+            location=location, language=u.get("language"), model_version=self.version, reason=u.get("reason"))
 
 
 _NAMES: dict[str, str] = {}
