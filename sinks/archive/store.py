@@ -66,9 +66,17 @@ def _insert_ignore(engine: sa.Engine, table: sa.Table, rows: list[dict[str, Any]
     dialect = engine.dialect.name
     ins = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
     stmt = ins.on_conflict_do_nothing(index_elements=keys)
-    if dialect == "postgresql":  # psycopg's batched executemany reports no rowcount: count RETURNING rows
+    if dialect == "postgresql":
+        # psycopg's own executemany of the one-row statement (pipelined, its rowcount is the sum of
+        # new rows) rather than SQLAlchemy's multi-row VALUES + RETURNING: psycopg re-parses such a
+        # long statement on every call (no cache above 4 KB / 50 parameters), which cost about
+        # two thirds of the write time (bench/: 1.5k -> see docs/benchmarks.md)
+        cols = list(rows[0])
+        sql = str(stmt.compile(dialect=engine.dialect, column_keys=cols))
+        procs = [(c, table.c[c].type.bind_processor(engine.dialect)) for c in cols]
+        params = [{c: (proc(r.get(c)) if proc else r.get(c)) for c, proc in procs} for r in rows]
         with engine.begin() as conn:
-            return len(conn.execute(stmt.returning(table.c[keys[0]]), rows).all())
+            return max(conn.exec_driver_sql(sql, params).rowcount or 0, 0)
     with engine.begin() as conn:
         result = conn.execute(stmt, rows)
     return max(result.rowcount or 0, 0)
