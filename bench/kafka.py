@@ -25,6 +25,7 @@ from typing import Any
 from bench.measure import latency_ms, peak_rss_mb
 
 ROLE_TIMEOUT_S = 90
+STALL_S = 60.0
 
 
 def _bridge(evt) -> threading.Event:
@@ -50,7 +51,7 @@ def classify_role(overrides: dict[str, Any], stop_evt, out) -> None:
              "rss": peak_rss_mb()})
 
 
-def sink_role(overrides: dict[str, Any], expect: int, incidents: bool, stop_evt, done_evt, out) -> None:
+def sink_role(overrides: dict[str, Any], expect: int, incidents: bool, stop_evt, done_evt, progress, out) -> None:
     from bench.probes import StampSink
     from listener.cli.kafka_roles import run_sink
     from listener.cli.run_cmd import build_sinks
@@ -60,7 +61,13 @@ def sink_role(overrides: dict[str, Any], expect: int, incidents: bool, stop_evt,
     settings = _settings(overrides)
     archive = Archive.from_settings(settings)
     stamp = StampSink(expect)
-    threading.Thread(target=lambda: (stamp.done.wait(), done_evt.set()), daemon=True).start()
+
+    def report() -> None:
+        while not stamp.done.wait(0.5):
+            progress.value = len(stamp.decided)
+        progress.value = len(stamp.decided)
+        done_evt.set()
+    threading.Thread(target=report, daemon=True).start()
     sinks = [*(build_sinks(settings, archive) if incidents else [ArchiveSink(archive)]), stamp]
     run_sink(settings, _bridge(stop_evt), sinks=sinks, archive=archive)
     out.put({"role": "sink", "decided": stamp.decided, "rss": peak_rss_mb()})
@@ -107,8 +114,8 @@ def _scenario(bootstrap: str, tmp: str, stream: Path, n: int, *, workers: int, s
     ctx = mp.get_context("spawn")
     overrides = _overrides(bootstrap, slug, tmp, kind)
     admin = KafkaBus(_settings(overrides).kafka)  # creates the topics
-    out, stop, done = ctx.Queue(), ctx.Event(), ctx.Event()
-    procs = [ctx.Process(target=sink_role, args=(overrides, n, incidents, stop, done, out), name="sink")]
+    out, stop, done, progress = ctx.Queue(), ctx.Event(), ctx.Event(), ctx.Value("i", 0)
+    procs = [ctx.Process(target=sink_role, args=(overrides, n, incidents, stop, done, progress, out), name="sink")]
     procs += [ctx.Process(target=classify_role, args=(overrides, stop, out), name=f"classify-{i}")
               for i in range(workers)]
     results: list[dict[str, Any]] = []
@@ -128,9 +135,13 @@ def _scenario(bootstrap: str, tmp: str, stream: Path, n: int, *, workers: int, s
         listen = ctx.Process(target=listen_role, args=(overrides, str(stream), speed, out), name="listen")
         listen.start()
         procs.append(listen)
-        budget = 120 + n / 100
-        if not done.wait(budget):
-            raise TimeoutError(f"not every post reached the sink within {budget:.0f}s")
+        seen, last_change = -1, time.monotonic()
+        while not done.wait(1.0):  # give up when the sink makes no progress for STALL_S
+            if progress.value != seen:
+                seen, last_change = progress.value, time.monotonic()
+            elif time.monotonic() - last_change > STALL_S:
+                raise TimeoutError(f"the sink decided {seen} of {n} posts, then nothing for {STALL_S:.0f}s "
+                                   "(see the role processes' log lines above)")
     finally:
         stop.set()
         deadline = time.monotonic() + 60
