@@ -47,7 +47,9 @@ RULES: list[tuple[str, str]] = [
                  r"plow(?:s|ed)? (?:missed|skipped|never came|hasn'?t come)|(?:needs|need) (?:a )?plow|"
                  r"(?:street|road|side street)s? (?:is |are )?(?:still )?(?:covered in|full of|buried in) snow|"
                  r"no (?:han|ha) pasado (?:el |la )?(?:quitanieves|barredora)|calle (?:llena de|cubierta de) nieve"),
-    ("TFCSGNINSP", r"(?:traffic|stop|walk|pedestrian|crossing) (?:light|signal)s? (?:is |are )?(?:\w+ )?(?:out|off|"
+    ("TFCSGNINSP", r"(?:traffic|walk|pedestrian) (?:light|signal)s? [^.!?]{0,50}(?:stuck on|not working|"
+                   r"malfunctioning|out of sync|(?:is|are) (?:out|broken|dark|flashing|blinking))|"
+                   r"(?:traffic|stop|walk|pedestrian|crossing) (?:light|signal)s? (?:is |are )?(?:\w+ )?(?:out|off|"
                    r"broken|stuck|dark|not working|malfunction\w*|flashing|blinking|out of sync|down)|"
                    r"(?:broken|malfunctioning|dark|stuck) (?:traffic|walk|pedestrian) (?:light|signal)s?|"
                    r"(?:walk|crosswalk|ped) (?:button|signal)s? (?:is |are )?(?:\w+ )?(?:broken|not working)|"
@@ -60,7 +62,8 @@ RULES: list[tuple[str, str]] = [
                   r"dark|broken|flicker\w*|not working|blinking|cycling|burnt|burned|dim|on during the day|on all day)|"
                   r"(?:broken|dark|burnt out|burned out|flickering|dead) street ?lights?|"
                   r"(?:street|road|block|alley|sidewalk) (?:is |are )?(?:completely |very |too )?dark|"
-                  r"no (?:street ?)?lights? (?:on|at|in)|light(?:s)? (?:has |have )?been out|farola|alumbrado"),
+                  r"no (?:street ?)?lights? (?:on|at|in)|light(?:s)? (?:has |have )?been out|farolas?|alumbrado|"
+                  r"luz de la calle|luces de la calle"),
     ("PVMTMRKINS", r"(?:crosswalk|cross walk|lane|line|road|stop line|bike lane|pavement) (?:markings?|lines?|"
                    r"paint(?:ing)?) (?:is |are )?(?:\w+ )?(?:faded|gone|worn|missing|invisible|need)|"
                    r"(?:faded|worn|missing) (?:crosswalk|cross walk|lane|line|road|pavement)s?(?: markings?| lines?)?|"
@@ -196,7 +199,7 @@ GATES: dict[str, tuple[str, ...]] = {
     "TFCSGNINSP": ("light", "signal", "button", "sem"),
     "STRLGTKDWN": ("pole", "post", "lamp", "light", "streetlight", "street light"),
     "LGHTELEC": ("light",),
-    "STRLGTOUT": ("light", "lamp", "streetlight", "street light", "dark", "farola", "alumbrado"),
+    "STRLGTOUT": ("light", "lamp", "streetlight", "street light", "dark", "farola", "alumbrado", "luz", "luces"),
     "PVMTMRKINS": ("mark", "line", "paint", "faded", "worn", "missing", "repaint"),
     "MISDMGSGN": ("sign", "señal", "senal"),
     "TREEEMGNCY": ("tree", "limb", "branch", "trunk", "árbol", "arbol"),

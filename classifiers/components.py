@@ -35,6 +35,8 @@ SUPPORTED_LANGUAGES = ("en", "es")
 #: The actionable score given to a post that names a concrete problem (a keyword rule matched)
 #: and that no cue vetoes, when the model scored it lower.
 RULE_FLOOR = 0.7
+#: Factor on the actionable score of a post that matches no keyword rule and asks for nothing.
+NO_PROBLEM_FACTOR = 0.6
 #: The most characters of one post the classifier reads (longer text is judged on its start).
 MAX_CHARS = 2_000
 
@@ -181,6 +183,9 @@ class TextcatComponent:
                     reason = None
                 if reason:
                     score = min(score, 0.1)
+                elif not u.get("rule_codes") and "request" not in cues and "ask" not in cues:
+                    # names no known problem and asks for nothing: the model alone must be sure
+                    score *= NO_PROBLEM_FACTOR
                 elif u.get("rule_codes") and score < RULE_FLOOR:
                     # a concrete problem named in general terms, and nothing says it is not a report:
                     # actionable, but below the auto threshold (a person reviews it)
