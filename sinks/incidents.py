@@ -11,8 +11,8 @@ Gating (``gating.*``) is per incident, on the highest confidence among its repor
 ``review_threshold`` and ``auto_threshold`` it waits in ``review`` (``civic-signal review``);
 below, the incident is archived without a ticket. A later, surer report can promote it.
 
-Safe with several sink processes and on redelivery: each report is one transaction that first
-updates the category's row in ``incident_locks`` (serializing matching per category on
+Safe with several sink processes and on redelivery: each batch is one transaction that first
+updates its categories' rows in ``incident_locks`` (serializing matching per category on
 PostgreSQL and SQLite alike), and ``incident_reports.canonical_id`` is unique, so a post that
 was already counted changes nothing.
 """
@@ -108,10 +108,6 @@ class Outcome:
     skipped: str | None = None  # why no incident (not actionable, no location)
 
 
-class _Duplicate(Exception):
-    pass
-
-
 def _insert_ignore(conn: sa.Connection, table: sa.Table, row: dict, keys: list[str]) -> int:
     ins = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
     return max(conn.execute(ins.values(**row).on_conflict_do_nothing(index_elements=keys)).rowcount or 0, 0)
@@ -137,135 +133,239 @@ class IncidentSink(Sink):
                    distance_m=settings.incidents.distance_m, window_hours=settings.incidents.window_hours, **kw)
 
     def write_batch(self, items: Sequence[ClassifiedPost]) -> None:
-        pending: list[str] = []
-        for item in items:
-            out = self.add(item)
-            if out.ticket_id and out.ticket_status == TicketStatus.PENDING.value:
-                pending.append(out.ticket_id)
+        """File a batch in one transaction (one commit, one category lock each): idempotent."""
+        outcomes = self.add_many(items)
+        pending = [o.ticket_id for o in outcomes if o.ticket_id and o.ticket_status == TicketStatus.PENDING.value]
         if pending and self.on_ticket:
             self.on_ticket(pending)
 
-    # -- one report ----------------------------------------------------------------------------
+    # -- reports ---------------------------------------------------------------------------------
     def add(self, item: ClassifiedPost) -> Outcome:
         """File one classified post; idempotent. Raises :class:`StorageError` when the database fails."""
-        post, c = item.post, item.classification
-        if not c.actionable or c.category is None:
-            return Outcome(None, skipped="not actionable")
-        loc = c.location
+        return self.add_many([item])[0]
+
+    @staticmethod
+    def _where(item: ClassifiedPost) -> tuple[float | None, float | None, str | None]:
+        post, loc = item.post, item.classification.location
         lat = loc.lat if loc and loc.lat is not None else (post.coordinates.lat if post.coordinates else None)
         lon = loc.lon if loc and loc.lon is not None else (post.coordinates.lon if post.coordinates else None)
         if lat is None or lon is None:
             lat = lon = None
         address = ((loc.address or loc.text) if loc else None) or None
-        if lat is None and not address:
-            return Outcome(None, skipped="no location")
-        try:
-            with self.engine.begin() as conn:
-                return self._add(conn, item, lat, lon, address)
-        except _Duplicate as dup:
-            return Outcome(str(dup) or None, duplicate=True)
-        except IntegrityError:
-            # another process counted the same canonical post between our check and insert
-            return Outcome(None, duplicate=True)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"incident write failed: {exc.__class__.__name__}: {str(exc).splitlines()[0][:300]}",
-                               hint="the batch was not committed and will be retried") from exc
+        return lat, lon, address
 
-    def _add(self, conn: sa.Connection, item: ClassifiedPost, lat: float | None, lon: float | None,
-             address: str | None) -> Outcome:
-        post, c = item.post, item.classification
-        code = c.category.code  # type: ignore[union-attr]
-        canonical = post.reposted_id or post.quoted_id or post.id
-        when, now = utc(post.created_at), datetime.now(timezone.utc)
-        # 1. lock the category (row lock on PostgreSQL, the write lock on SQLite)
-        _insert_ignore(conn, L, {"category_code": code, "version": 0}, ["category_code"])
-        conn.execute(sa.update(L).where(L.c.category_code == code).values(version=L.c.version + 1))
-        # 2. already counted?
-        seen = conn.execute(sa.select(R.c.incident_id).where(R.c.canonical_id == canonical)).first()
-        if seen:
-            raise _Duplicate(seen.incident_id)
-        conf = c.confidence
-        akey = address_key(address)
-        inc = self._match(conn, code, lat, lon, akey, when)
+    def add_many(self, items: Sequence[ClassifiedPost]) -> list[Outcome]:
+        """File classified posts in order, in one transaction; one :class:`Outcome` each.
+
+        The categories involved are locked first, in sorted order (so two sink processes never
+        deadlock); then the open incidents of those categories within the time window are read
+        once, every report is matched in memory (against those and the incidents this batch
+        opens), and the changes are written in bulk. A database failure rolls the whole batch
+        back (:class:`StorageError`): the pipeline does not commit it and it comes again, and
+        redelivery changes nothing.
+        """
+        outcomes: list[Outcome | None] = [None] * len(items)
+        todo: list[tuple[int, ClassifiedPost, float | None, float | None, str | None]] = []
+        for n, item in enumerate(items):
+            c = item.classification
+            if not c.actionable or c.category is None:
+                outcomes[n] = Outcome(None, skipped="not actionable")
+                continue
+            lat, lon, address = self._where(item)
+            if lat is None and not address:
+                outcomes[n] = Outcome(None, skipped="no location")
+                continue
+            todo.append((n, item, lat, lon, address))
+        if todo:
+            try:
+                with self.engine.begin() as conn:
+                    for n, out in _Batch(self, conn, todo).run():
+                        outcomes[n] = out
+            except IntegrityError:
+                # another process counted one of these posts between our check and insert: the
+                # batch is rolled back; on redelivery the check sees it and nothing doubles
+                raise StorageError("incident write collided with another sink process",
+                                   hint="the batch was not committed and will be retried") from None
+            except SQLAlchemyError as exc:
+                raise StorageError(f"incident write failed: {exc.__class__.__name__}: {str(exc).splitlines()[0][:300]}",
+                                   hint="the batch was not committed and will be retried") from exc
+        return [o for o in outcomes if o is not None]
+
+
+def _chunks(values: Sequence, size: int = 500):
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+class _Batch:
+    """One batch of reports inside one transaction: read once, match in memory, write in bulk."""
+
+    def __init__(self, sink: IncidentSink, conn: sa.Connection,
+                 todo: list[tuple[int, ClassifiedPost, float | None, float | None, str | None]]) -> None:
+        self.sink, self.conn, self.todo = sink, conn, todo
+        self.now = datetime.now(timezone.utc)
+        self.incs: dict[str, dict] = {}           # incident id -> row (as a dict), loaded or new
+        self.by_code: dict[str, list[str]] = {}   # category -> incident ids, in created order
+        self.new_ids: list[str] = []
+        self.dirty: set[str] = set()              # existing incidents changed by this batch
+        self.ticket_status: dict[str, str] = {}   # ticket id -> status (loaded, then as changed)
+        self.new_tickets: dict[str, tuple] = {}   # ticket id -> (incident id, post id, media url)
+        self.promoted: list[tuple[str, float]] = []
+        self.reports: list[dict] = []
+        self.links: dict[str, list[str]] = {}
+
+    def run(self) -> list[tuple[int, Outcome]]:
+        conn, sink = self.conn, self.sink
+        codes = sorted({t[1].classification.category.code for t in self.todo})  # type: ignore[union-attr]
+        for code in codes:  # lock the categories (row locks on PostgreSQL, the write lock on SQLite)
+            _insert_ignore(conn, L, {"category_code": code, "version": 0}, ["category_code"])
+            conn.execute(sa.update(L).where(L.c.category_code == code).values(version=L.c.version + 1))
+        canon = sorted({self._canonical(t[1]) for t in self.todo})
+        seen: dict[str, str] = {}
+        for part in _chunks(canon):
+            seen.update((r.canonical_id, r.incident_id)
+                        for r in conn.execute(sa.select(R.c.canonical_id, R.c.incident_id).where(R.c.canonical_id.in_(part))))
+        whens = [utc(t[1].post.created_at) for t in self.todo]
+        rows = conn.execute(sa.select(I).where(
+            I.c.category_code.in_(codes), I.c.status == "open",
+            I.c.last_seen_at >= min(whens) - sink.window, I.c.first_seen_at <= max(whens) + sink.window,
+        ).order_by(I.c.created_at)).all()
+        for r in rows:
+            d = r._asdict()
+            d["first_seen_at"], d["last_seen_at"] = utc(d["first_seen_at"]), utc(d["last_seen_at"])
+            self.incs[r.id] = d
+            self.by_code.setdefault(r.category_code, []).append(r.id)
+        tids = [d["ticket_id"] for d in self.incs.values() if d["ticket_id"]]
+        for part in _chunks(tids):
+            self.ticket_status.update(conn.execute(sa.select(T.c.id, T.c.status).where(T.c.id.in_(part))).all())
+        out = []
+        for (n, item, lat, lon, address), when in zip(self.todo, whens):
+            canonical = self._canonical(item)
+            if canonical in seen:
+                out.append((n, Outcome(seen[canonical], duplicate=True)))
+                continue
+            o = self._file(item, lat, lon, address, when, canonical)
+            seen[canonical] = o.incident_id  # type: ignore[assignment]
+            out.append((n, o))
+        self._write()
+        return out
+
+    @staticmethod
+    def _canonical(item: ClassifiedPost) -> str:
+        return item.post.reposted_id or item.post.quoted_id or item.post.id
+
+    def _match(self, code: str, lat: float | None, lon: float | None, akey: str | None, when: datetime) -> dict | None:
+        w = self.sink.window
+        cands = [self.incs[i] for i in self.by_code.get(code, ())]
+        cands = [d for d in cands if d["status"] == "open" and d["last_seen_at"] >= when - w and d["first_seen_at"] <= when + w]
+        if lat is not None and lon is not None:
+            scored = []
+            for d in cands:
+                if d["lat"] is not None:
+                    dist = distance_m(lat, lon, d["lat"], d["lon"])
+                elif akey and d["address_key"] == akey:
+                    dist = 0.0
+                else:
+                    continue
+                if dist <= self.sink.distance_m:
+                    scored.append((dist, d["created_at"], d))
+            return min(scored, key=lambda x: (x[0], x[1]))[2] if scored else None
+        if akey:
+            return next((d for d in cands if d["address_key"] == akey), None)
+        return None
+
+    def _file(self, item: ClassifiedPost, lat, lon, address, when: datetime, canonical: str) -> Outcome:
+        sink, post, c = self.sink, item.post, item.classification
+        code, conf, akey = c.category.code, c.confidence, address_key(address)  # type: ignore[union-attr]
+        inc = self._match(code, lat, lon, akey, when)
+        self.reports.append(dict(incident_id=None, post_id=post.id, canonical_id=canonical,
+                                 url=post.url and post.url[:500], confidence=conf, reported_at=when, created_at=self.now))
         if inc is None:
             incident_id = "i-" + hashlib.sha256(f"{code}|{canonical}".encode()).hexdigest()[:16]
-            status = gate(conf, self.auto, self.review)
+            status = gate(conf, sink.auto, sink.review)
             tid = ticket_id(f"incident:{incident_id}") if status else None
-            body = redact(post.text)
-            conn.execute(sa.insert(I).values(
+            self.incs[incident_id] = dict(
                 id=incident_id, category_code=code, lat=lat, lon=lon, address=address and address[:300],
                 address_key=akey, neighborhood=(c.location.neighborhood if c.location else None),
                 first_post_id=post.id, first_seen_at=when, last_seen_at=when, report_count=1, confidence=conf,
-                status="open", ticket_id=tid, body=body, created_at=now, updated_at=now))
-            self._report(conn, incident_id, item, canonical, when, now)
+                status="open", ticket_id=tid, body=redact(post.text), created_at=self.now, updated_at=self.now)
+            self.by_code.setdefault(code, []).append(incident_id)
+            self.new_ids.append(incident_id)
+            self.reports[-1]["incident_id"] = incident_id
             if tid and status:
-                self._new_ticket(conn, tid, incident_id, post.id, code, lat, lon, address, conf, status,
-                                 item.post.media_urls[0] if item.post.media_urls else None, now)
+                self.ticket_status[tid] = status.value
+                self.new_tickets[tid] = (incident_id, post.id, post.media_urls[0] if post.media_urls else None)
             return Outcome(incident_id, new_incident=True, ticket_id=tid, ticket_status=status.value if status else None)
-        # attach
-        incident_id = inc.id
-        self._report(conn, incident_id, item, canonical, when, now)
-        new_conf = max(inc.confidence, conf)
-        conn.execute(sa.update(I).where(I.c.id == incident_id).values(
-            report_count=I.c.report_count + 1, confidence=new_conf, updated_at=now,
-            last_seen_at=max(utc(inc.last_seen_at), when), first_seen_at=min(utc(inc.first_seen_at), when)))
-        want = gate(new_conf, self.auto, self.review)
-        tid, tstatus = inc.ticket_id, None
+        incident_id = inc["id"]
+        self.reports[-1]["incident_id"] = incident_id
+        new_conf = max(inc["confidence"], conf)
+        inc.update(report_count=inc["report_count"] + 1, confidence=new_conf, updated_at=self.now,
+                   last_seen_at=max(inc["last_seen_at"], when), first_seen_at=min(inc["first_seen_at"], when))
+        if incident_id not in self.new_ids:
+            self.dirty.add(incident_id)
+        want = gate(new_conf, sink.auto, sink.review)
+        tid, tstatus = inc["ticket_id"], None
         if tid is None and want is not None:
-            tid = ticket_id(f"incident:{incident_id}")
-            conn.execute(sa.update(I).where(I.c.id == incident_id).values(ticket_id=tid))
-            self._new_ticket(conn, tid, incident_id, inc.first_post_id, code, inc.lat, inc.lon, inc.address,
-                             new_conf, want, None, now)
+            tid = inc["ticket_id"] = ticket_id(f"incident:{incident_id}")
+            self.ticket_status[tid] = want.value
+            self.new_tickets[tid] = (incident_id, inc["first_post_id"], None)
             tstatus = want.value
         elif tid is not None:
-            row = conn.execute(sa.select(T.c.status).where(T.c.id == tid)).first()
-            tstatus = row.status if row else None
+            tstatus = self.ticket_status.get(tid)
             if tstatus == TicketStatus.REVIEW.value and want == TicketStatus.PENDING:
-                conn.execute(sa.update(T).where(T.c.id == tid, T.c.status == "review").values(
-                    status="pending", confidence=new_conf, updated_at=now))
-                conn.execute(sa.insert(E).values(ticket_id=tid, kind="review", detail=(
-                    f"promoted to pending: a report with confidence {conf:.2f} attached"), created_at=now))
-                tstatus = "pending"
-            if tstatus in ("pending", "review"):
-                conn.execute(sa.update(T).where(T.c.id == tid, T.c.status.in_(("pending", "review"))).values(
-                    description=self._description(conn, incident_id, tid), confidence=new_conf, updated_at=now))
+                self.ticket_status[tid] = tstatus = "pending"
+                if tid not in self.new_tickets:
+                    self.promoted.append((tid, conf))
         return Outcome(incident_id, ticket_id=tid, ticket_status=tstatus)
 
-    def _match(self, conn: sa.Connection, code: str, lat: float | None, lon: float | None,
-               akey: str | None, when: datetime):
-        q = sa.select(I).where(I.c.category_code == code, I.c.status == "open",
-                               I.c.last_seen_at >= when - self.window, I.c.first_seen_at <= when + self.window)
-        if lat is not None and lon is not None:
-            dlat = self.distance_m / 111_000
-            dlon = self.distance_m / (111_000 * max(math.cos(math.radians(lat)), 0.01))
-            near = sa.and_(I.c.lat.is_not(None), I.c.lat.between(lat - dlat, lat + dlat),
-                           I.c.lon.between(lon - dlon, lon + dlon))
-            rows = conn.execute(q.where(sa.or_(near, I.c.address_key == akey) if akey else near)).all()
-            scored = [(distance_m(lat, lon, r.lat, r.lon) if r.lat is not None else 0.0, r) for r in rows]
-            scored = [(d, r) for d, r in scored if d <= self.distance_m]
-            return min(scored, key=lambda x: (x[0], x[1].created_at))[1] if scored else None
-        if akey:
-            return conn.execute(q.where(I.c.address_key == akey).order_by(I.c.created_at)).first()
-        return None
+    def _description(self, inc: dict, tid: str) -> str:
+        where = inc["address"] + (f", {inc['neighborhood']}" if inc["neighborhood"] else "") if inc["address"] else None
+        if where is None and inc["lat"] is not None:
+            where = f"{inc['lat']:.5f}, {inc['lon']:.5f}"
+        return compose_description(inc["body"], where, self.links.get(inc["id"], []), inc["report_count"], tid)
 
-    def _report(self, conn, incident_id: str, item: ClassifiedPost, canonical: str, when: datetime, now: datetime) -> None:
-        conn.execute(sa.insert(R).values(incident_id=incident_id, post_id=item.post.id, canonical_id=canonical,
-                                         url=item.post.url and item.post.url[:500],
-                                         confidence=item.classification.confidence, reported_at=when, created_at=now))
-
-    def _description(self, conn, incident_id: str, tid: str) -> str:
-        inc = conn.execute(sa.select(I).where(I.c.id == incident_id)).one()
-        links = [r.url for r in conn.execute(sa.select(R.c.url).where(R.c.incident_id == incident_id, R.c.url.is_not(None))
-                                             .order_by(R.c.reported_at, R.c.id)).all()]
-        where = inc.address + (f", {inc.neighborhood}" if inc.neighborhood else "") if inc.address else None
-        if where is None and inc.lat is not None:
-            where = f"{inc.lat:.5f}, {inc.lon:.5f}"
-        return compose_description(inc.body, where, links, inc.report_count, tid)
-
-    def _new_ticket(self, conn, tid: str, incident_id: str, post_id: str, code: str, lat, lon, address,
-                    conf: float, status: TicketStatus, media_url: str | None, now: datetime) -> None:
-        _insert_ignore(conn, T, dict(
-            id=tid, post_id=post_id, incident_id=incident_id, service_code=code,
-            description=self._description(conn, incident_id, tid), lat=lat, lon=lon,
-            address=address and address[:300], media_url=media_url and media_url[:500], confidence=conf,
-            status=status.value, attempts=0, created_at=now, updated_at=now), ["id"])
+    def _write(self) -> None:
+        conn, now = self.conn, self.now
+        touched = [i for i in self.new_ids + sorted(self.dirty) if self.incs[i]["ticket_id"]]
+        # every report's link, in report order, for the descriptions of touched incidents
+        old = [i for i in touched if i not in self.new_ids]
+        for part in _chunks(old):
+            for r in conn.execute(sa.select(R.c.incident_id, R.c.url).where(R.c.incident_id.in_(part), R.c.url.is_not(None))
+                                  .order_by(R.c.reported_at, R.c.id)):
+                self.links.setdefault(r.incident_id, []).append(r.url)
+        for rep in sorted(self.reports, key=lambda r: r["reported_at"]):
+            if rep["url"]:
+                self.links.setdefault(rep["incident_id"], []).append(rep["url"])
+        if self.new_ids:
+            conn.execute(sa.insert(I), [self.incs[i] for i in self.new_ids])
+        if self.dirty:
+            conn.execute(sa.update(I).where(I.c.id == sa.bindparam("b_id")).values(
+                report_count=sa.bindparam("b_count"), confidence=sa.bindparam("b_conf"),
+                first_seen_at=sa.bindparam("b_first"), last_seen_at=sa.bindparam("b_last"),
+                ticket_id=sa.bindparam("b_tid"), updated_at=sa.bindparam("b_now")),
+                [dict(b_id=d["id"], b_count=d["report_count"], b_conf=d["confidence"], b_first=d["first_seen_at"],
+                      b_last=d["last_seen_at"], b_tid=d["ticket_id"], b_now=now)
+                 for d in (self.incs[i] for i in sorted(self.dirty))])
+        if self.reports:
+            conn.execute(sa.insert(R), self.reports)
+        for tid, (incident_id, post_id, media) in self.new_tickets.items():
+            inc = self.incs[incident_id]
+            _insert_ignore(conn, T, dict(
+                id=tid, post_id=post_id, incident_id=incident_id, service_code=inc["category_code"],
+                description=self._description(inc, tid), lat=inc["lat"], lon=inc["lon"],
+                address=inc["address"] and inc["address"][:300], media_url=media and media[:500],
+                confidence=inc["confidence"], status=self.ticket_status[tid], attempts=0, created_at=now,
+                updated_at=now), ["id"])
+        for tid, conf in self.promoted:
+            conn.execute(sa.update(T).where(T.c.id == tid, T.c.status == "review").values(status="pending", updated_at=now))
+            conn.execute(sa.insert(E).values(ticket_id=tid, kind="review", detail=(
+                f"promoted to pending: a report with confidence {conf:.2f} attached"), created_at=now))
+        updates = [dict(b_id=self.incs[i]["ticket_id"], b_desc=self._description(self.incs[i], self.incs[i]["ticket_id"]),
+                        b_conf=self.incs[i]["confidence"], b_now=now)
+                   for i in sorted(self.dirty) if self.incs[i]["ticket_id"] and self.incs[i]["ticket_id"] not in self.new_tickets
+                   and self.ticket_status.get(self.incs[i]["ticket_id"]) in ("pending", "review")]
+        if updates:
+            unsent = sa.or_(T.c.status == "pending", T.c.status == "review")  # no IN: executemany
+            conn.execute(sa.update(T).where(T.c.id == sa.bindparam("b_id"), unsent).values(
+                description=sa.bindparam("b_desc"), confidence=sa.bindparam("b_conf"), updated_at=sa.bindparam("b_now")),
+                updates)
