@@ -309,8 +309,21 @@ def _format_validation(exc: ValidationError) -> str:
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(root)"
         env = "CIVIC_" + "__".join(str(p).upper() for p in err["loc"] if not isinstance(p, int))
-        lines.append(f"{key} (env {env}): {err['msg']}; got {err.get('input')!r}"[:300])
+        lines.append(f"{key} (env {env}): {err['msg']}; got {_shown_input(err)}"[:300])
     return "; ".join(lines)
+
+
+_SECRET_WORDS = ("secret", "token", "password", "key", "credential", "auth")
+
+
+def _shown_input(err: dict[str, Any]) -> str:
+    """The bad value for an error message, unless it may be a secret: the value of an unknown
+    (perhaps misspelt) key, of a key named like a secret, or a whole section."""
+    name = str(err["loc"][-1]).lower() if err.get("loc") else ""
+    value = err.get("input")
+    if err.get("type") == "extra_forbidden" or any(w in name for w in _SECRET_WORDS) or isinstance(value, dict):
+        return "(value hidden: it may be a secret)"
+    return repr(value)
 
 
 def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Settings:

@@ -41,13 +41,18 @@ def _root(ctx: typer.Context,
     ctx.obj = {"config": config}
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from listener.log_secrets import install
+    install()  # libraries log secrets at DEBUG (headers, client configs): mask them
 
 
 def settings_from(ctx: typer.Context, **overrides):
     """Load settings once per command (``--config`` + environment + ``overrides``)."""
     from config.settings import load_settings
+    from listener.log_secrets import protect_settings
     root = ctx.find_root()
-    return load_settings((root.obj or {}).get("config"), **overrides)
+    settings = load_settings((root.obj or {}).get("config"), **overrides)
+    protect_settings(settings)
+    return settings
 
 
 for _name in COMMAND_MODULES:
@@ -58,5 +63,6 @@ def main() -> None:
     try:
         app()
     except CivicSignalError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        from listener.log_secrets import scrub
+        typer.echo(f"error: {scrub(str(exc))}", err=True)
         sys.exit(2)
