@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "listener.cli.review_cmd",
     "listener.cli.tickets_cmd",
     "listener.cli.classify_cmd",
+    "listener.cli.purge_cmd",
 ]
 
 
