@@ -12,7 +12,9 @@ SIGTERM or Ctrl-C: finish the batch, commit, leave the group, exit 0.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from contextlib import contextmanager
 from typing import Optional
 
 import typer
@@ -31,6 +33,30 @@ def _require_kafka(settings, command: str) -> None:
         raise ConfigError(f"`{command}` runs one stage of the pipeline over Kafka and needs --bus kafka",
                           hint="or set bus.kind = \"kafka\" (CIVIC_BUS__KIND=kafka); `civic-signal run` "
                                "runs every stage in one process")
+
+
+@contextmanager
+def _operating(settings, role: str, sources, stats, *, jobs: bool = False):
+    """Publish this process's health for the console (and, with ``jobs``, run the background jobs:
+    alert rules, retention) while the role works. Best effort: a process that cannot reach the
+    archive database still does its work, and says why it is not reporting."""
+    from config.errors import CivicSignalError
+    from sinks.archive import Archive
+    from sinks.health import HealthReporter, process_name
+
+    try:
+        archive = Archive.from_settings(settings)
+    except CivicSignalError as exc:
+        typer.echo(f"warning: {role}: not reporting health to the console: {exc}", err=True)
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        if jobs:
+            from listener.jobs import BackgroundJobs
+            stack.enter_context(BackgroundJobs(settings, archive))
+        stack.enter_context(HealthReporter(archive, process_name(role)).start(
+            sources, stats, interval_s=settings.console.heartbeat_s))
+        yield
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +82,10 @@ def register(app: typer.Typer) -> None:
             return
         stop = threading.Event()
         kafka_roles.stop_on_signals(stop)
-        stats = kafka_roles.run_listen(settings, [src], stop)
+        from listener.pipeline import PipelineStats
+        stats = PipelineStats()
+        with _operating(settings, "listen", [src], stats):
+            kafka_roles.run_listen(settings, [src], stop, stats=stats)
         typer.echo(f"listen: {stats.posts_in} posts and {stats.dead_letters} dead letters published to "
                    f"{settings.kafka.topic_raw}")
 
@@ -73,7 +102,10 @@ def register(app: typer.Typer) -> None:
         _require_kafka(settings, "work classify")
         stop = threading.Event()
         kafka_roles.stop_on_signals(stop)
-        stats = kafka_roles.run_classify(settings, stop)
+        from listener.pipeline import PipelineStats
+        stats = PipelineStats()
+        with _operating(settings, "classify", [], stats):
+            kafka_roles.run_classify(settings, stop, stats=stats)
         typer.echo(f"classify: {stats.classified} classified, {stats.actionable} actionable, "
                    f"{stats.dead_letters} dead letters")
 
@@ -86,7 +118,10 @@ def register(app: typer.Typer) -> None:
         _require_kafka(settings, "work sink")
         stop = threading.Event()
         kafka_roles.stop_on_signals(stop)
-        stats = kafka_roles.run_sink(settings, stop)
+        from listener.pipeline import PipelineStats
+        stats = PipelineStats()
+        with _operating(settings, "sink", [], stats, jobs=True):
+            kafka_roles.run_sink(settings, stop, stats=stats)
         typer.echo(f"sink: stopped; {stats.dead_letters} dead letters archived")
 
 
@@ -109,7 +144,8 @@ def _listen_in_process(settings, src) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        stats = pipe.run()
+        with _operating(settings, "listen", [src], pipe.stats, jobs=True):
+            stats = pipe.run()
     finally:
         signal.signal(signal.SIGINT, previous)
     console = Console()
