@@ -149,8 +149,8 @@ def category_spikes(window: Mapping[tuple[str, str], int], baseline: Mapping[tup
 # -- sources -----------------------------------------------------------------------------------
 def stalled_sources(sources: Sequence[Any], now: datetime, rules: AlertRules = AlertRules(),
                     stopped_processes: Iterable[str] = ()) -> list[Alert]:
-    """Sources (``SourceState``) of running processes that are disconnected, silent past
-    ``stall_after``, or whose heartbeat is older than ``stale_after``."""
+    """Sources (``SourceState``) of running processes that are disconnected with an error (or after
+    reconnects), silent past ``stall_after``, or whose heartbeat is older than ``stale_after``."""
     stopped = set(stopped_processes)
     out = []
     for s in sources:
@@ -160,8 +160,10 @@ def stalled_sources(sources: Sequence[Any], now: datetime, rules: AlertRules = A
         why = None
         if s.updated_at is not None and now - s.updated_at > rules.stale_after:
             why = f"no heartbeat for {int((now - s.updated_at).total_seconds())} s"
-        elif not s.connected:
-            why = "disconnected" + (f": {s.last_error[:120]}" if s.last_error else "")
+        elif not s.connected and (s.last_error or s.reconnects):
+            # a disconnect with a reason; a source that has not connected yet, or a bounded
+            # one (a replay) that reached its end, is not stalled
+            why = "disconnected" + (f": {s.last_error[:120]}" if s.last_error else f" after {s.reconnects} reconnects")
         elif s.last_message_at is not None and now - s.last_message_at > rules.stall_after:
             why = f"no posts for {int((now - s.last_message_at).total_seconds() // 60)} min"
         if why:

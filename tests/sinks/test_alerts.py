@@ -83,6 +83,10 @@ def test_stalled_sources():
     crashed = stalled_sources([source(updated_at=NOW - timedelta(minutes=3))], NOW, RULES)
     assert "no heartbeat for 180 s" in crashed[0].message
     assert stalled_sources([source(connected=False)], NOW, RULES, stopped_processes={"listen@a"}) == []
+    # not yet connected, or a replay at its end: disconnected without a reason is not a stall
+    assert stalled_sources([source(connected=False, last_message_at=None)], NOW, RULES) == []
+    flapping = stalled_sources([source(connected=False, reconnects=4)], NOW, RULES)
+    assert "disconnected after 4 reconnects" in flapping[0].message
 
 
 def test_delivery_failing():
