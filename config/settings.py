@@ -80,7 +80,7 @@ class Open311Settings(_Section):
     api_key: SecretStr = SecretStr("")
     jurisdiction_id: str = ""
     timeout_s: float = Field(10.0, gt=0)
-    max_attempts: int = Field(6, ge=1)
+    max_attempts: int = Field(12, ge=1)
     retry_base_s: float = Field(30.0, gt=0)
     retry_max_s: float = Field(3600.0, gt=0)
     status_sync_minutes: float = Field(15, gt=0)

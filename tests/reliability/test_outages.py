@@ -124,9 +124,6 @@ def test_311_down_for_an_hour_tickets_wait_and_are_each_sent_once_when_it_return
     assert events.get("attempt_failed", 0) >= 3 and events.get("sent") == 3
 
 
-@pytest.mark.xfail(strict=False, reason="open311.max_attempts=6 with retry_base_s=30 gives up after about "
-                                       "8-16 minutes of outage: an hour-long outage dead-letters every ticket "
-                                       "(reported to the lead: raise max_attempts or retry by elapsed time)")
 def test_311_down_for_an_hour_with_the_default_retry_settings(tmp_path):
     tids, status, _events, dead, _during, created = _open311_outage(tmp_path, hours_down=1.0)
     assert dead == [] and all(status[t] == "sent" for t in tids), status
@@ -141,8 +138,7 @@ def test_the_default_retry_schedule_spans_how_long(tmp_path):
                        max_attempts=s.max_attempts, retry_base_s=s.retry_base_s, retry_max_s=s.retry_max_s,
                        rng=random.Random(0))
     span = sum(w.backoff_s(n) for n in range(1, s.max_attempts))
-    assert span > 0
-    print(f"default retries span {span / 60:.1f} min over {s.max_attempts} attempts")
+    assert span > 2 * 3600, f"default retries span only {span / 60:.1f} min over {s.max_attempts} attempts"
 
 
 # -- the archive database: locked, gone, full -------------------------------------------------
