@@ -190,10 +190,15 @@ class SinkStage:
                 if not self._retry(f"sink {sink.name}", lambda s=sink: s.write_batch(items), stop):
                     return False
             except PermanentSinkError as exc:
-                dead = [DeadLetter(stage=f"sink:{sink.name}", reason=str(exc), payload=i.model_dump_json(),
-                                   post_id=i.post.id, origin=m.origin) for m, i in zip(messages, items)]
-                self._retry("dead letters", lambda: self.write_dead_letters(dead), stop)
-                self.stats.add(dead_letters=len(dead))
+                # the sink refuses the batch for good: find which items it refuses, one by one,
+                # so that one bad post costs only itself
+                refused = [(m, i, exc) for m, i in zip(messages, items)] if len(items) == 1 else \
+                    self._one_by_one(sink, messages, items, stop)
+                dead = [DeadLetter(stage=f"sink:{sink.name}", reason=str(e), payload=i.model_dump_json(),
+                                   post_id=i.post.id, origin=m.origin) for m, i, e in refused]
+                if dead:
+                    self._retry("dead letters", lambda: self.write_dead_letters(dead), stop)
+                    self.stats.add(dead_letters=len(dead))
         now = time.time()
         with self.stats.lock:
             for m, i in zip(messages, items):
@@ -202,6 +207,16 @@ class SinkStage:
                 if i.classification.actionable and i.classification.category:
                     self.stats.by_category[i.classification.category.code] += 1
         return True
+
+    def _one_by_one(self, sink: Sink, messages: Sequence[Message], items: Sequence[ClassifiedPost],
+                    stop: threading.Event) -> list[tuple[Message, ClassifiedPost, Exception]]:
+        refused = []
+        for m, i in zip(messages, items):
+            try:
+                self._retry(f"sink {sink.name}", lambda: sink.write_batch([i]), stop)
+            except PermanentSinkError as exc:
+                refused.append((m, i, exc))
+        return refused
 
     def run(self, stop: threading.Event) -> None:
         classified = self.bus.consumer(CLASSIFIED, self.group)

@@ -102,3 +102,24 @@ def test_a_crashing_source_is_reported_and_does_not_stop_others():
     assert len(sink.items) == 6  # the post before the crash and the other source's five
     assert any("socket closed" in d.reason for d in dead)
     assert "socket closed" in (stats.last_error or "")
+
+
+class RefusesBoom(Sink):
+    name = "picky"
+
+    def __init__(self):
+        self.items = []
+
+    def write_batch(self, items):
+        if any("boom" in i.post.text for i in items):
+            raise PermanentSinkError("422 cannot take boom")
+        self.items.extend(items)
+
+
+def test_a_permanent_error_dead_letters_only_the_items_the_sink_refuses():
+    picky, dead = RefusesBoom(), []
+    posts = _posts(5) + [make_post("pothole boom on Elm St", n=77)]
+    Pipeline([ListSource(posts)], MemoryBus(), KeywordClassifier(), [picky], dead_letter_writer=dead.extend,
+             batch_size=64).run()
+    assert sorted(i.post.id for i in picky.items) == sorted(p.id for p in _posts(5))
+    assert [d.post_id for d in dead] == ["test:77"] and "cannot take boom" in dead[0].reason
