@@ -170,8 +170,8 @@ def _scenario(bootstrap: str, tmp: str, stream: Path, n: int, *, workers: int, s
             "classify_per_s": round(cls_rate, 1),
             "classify_busy_share": round(sum(r["busy_s"] for r in cls) / max(1e-9, sum(r["last"] - r["first"] for r in cls)), 2),
             "peak_rss_mb": max(r["rss"] for r in results),
-            "rss_by_role_mb": {r["role"] + (f"-{i}" if r["role"] == "classify" else ""): r["rss"]
-                               for i, r in enumerate([r for r in results if r["role"] != "classify"] + cls)}}
+            "rss_by_role_mb": {**{role: r["rss"] for role, r in by.items()},
+                               **{f"classify-{i}": r["rss"] for i, r in enumerate(cls)}}}
 
 
 def kafka_pipeline(n: int, load_n: int, load_speed: float = 1000.0, kind: str | None = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from bench.generate import posts as gen_posts
 from bench.measure import best_and_median, latency_ms, peak_rss_mb
 
 REPO = Path(__file__).resolve().parent.parent
+STALL_S = 60.0
 
 
 def our_kind() -> str:
@@ -43,7 +45,8 @@ def _stream_file(tmp: str, n: int, seed: int = 2026, name: str = "stream.jsonl")
     return stream
 
 
-def _one_pipeline_run(tmp: str, stream: Path, run: int, speed: float, kind: str, incidents: bool) -> dict[str, Any]:
+def _one_pipeline_run(tmp: str, stream: Path, n: int, run: int, speed: float, kind: str,
+                      incidents: bool) -> dict[str, Any]:
     from bench.probes import StampBus, StampSink, latencies
     from classifiers.base import load_classifier
     from config.settings import load_settings
@@ -62,9 +65,27 @@ def _one_pipeline_run(tmp: str, stream: Path, run: int, speed: float, kind: str,
     bus = StampBus(MemoryBus(max_queue=settings.bus.max_queue))
     pipe = Pipeline([ReplaySource(stream, speed=speed)], bus, classifier, [*sinks, stamp],
                     dead_letter_writer=archive.write_dead_letters, batch_size=settings.bus.batch_size)
+    stalled: list[str] = []
+
+    def watchdog() -> None:  # a sink that keeps failing would retry forever: give up after STALL_S
+        seen, since = -1, time.monotonic()
+        while not finished.wait(1.0):
+            if len(stamp.decided) != seen:
+                seen, since = len(stamp.decided), time.monotonic()
+            elif time.monotonic() - since > STALL_S:
+                stalled.append(f"the sinks decided {seen} of {n} posts, then nothing for {STALL_S:.0f}s "
+                               f"(last error: {pipe.stats.last_error})")
+                pipe.stop(hard=True)
+                return
+    finished = threading.Event()
+    threading.Thread(target=watchdog, daemon=True).start()
     t0 = time.perf_counter()
     stats = pipe.run()
     elapsed = time.perf_counter() - t0
+    finished.set()
+    if stalled:
+        archive.close()
+        raise RuntimeError(stalled[0])
     out = {"elapsed_s": elapsed, "posts": stats.posts_in, "archived": archive.summary()["posts"],
            "lat": latencies(bus.published, stamp.decided)}
     archive.close()
@@ -79,7 +100,7 @@ def pipeline_inprocess(n: int, speed: float = 0.0, repeat: int = 2, kind: str | 
     kind = kind or our_kind()
     with tempfile.TemporaryDirectory() as tmp:
         stream = _stream_file(tmp, n)
-        runs = [_one_pipeline_run(tmp, stream, r, speed, kind, incidents) for r in range(repeat)]
+        runs = [_one_pipeline_run(tmp, stream, n, r, speed, kind, incidents) for r in range(repeat)]
     lat = [x for r in runs for x in r["lat"]]
     load = f"{speed:g} posts/s offered" if speed else "--speed max"
     sinks = "SQLite archive + incidents/outbox" if incidents else "SQLite archive only"
