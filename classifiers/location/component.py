@@ -14,6 +14,10 @@ _registered = False
 _lock = threading.Lock()
 
 FACTORY_NAME = "civic_location"
+#: Where spaCy keeps the two extensions (both have a default, no getter): the component reads
+#: and writes ``doc.user_data`` directly, which skips the ``doc._`` machinery.
+LOCATION_KEY = ("._.", "location", None, None)
+COORDINATES_KEY = ("._.", "coordinates", None, None)
 
 
 class LocationComponent:
@@ -26,14 +30,23 @@ class LocationComponent:
         self.finder = LocationFinder(Gazetteer.load(gazetteer_path)) if gazetteer_path else LocationFinder.default()
 
     def __call__(self, doc):
-        doc._.location = self.finder.find(doc.text, doc._.coordinates)
+        u = doc.user_data
+        u[LOCATION_KEY] = self.finder.find(_text(doc), u.get(COORDINATES_KEY))
         return doc
 
     def pipe(self, docs, batch_size: int = 1000):
         find = self.finder.find
         for doc in docs:
-            doc._.location = find(doc.text, doc._.coordinates)
+            u = doc.user_data
+            u[LOCATION_KEY] = find(_text(doc), u.get(COORDINATES_KEY))
             yield doc
+
+
+def _text(doc) -> str:
+    """The post text: the copy the civic tokenizer keeps in ``user_data`` (``doc.text`` rebuilds
+    the string on every access, and is empty for the civic pipeline's token-less docs)."""
+    t = doc.user_data.get("civic_text")
+    return doc.text if t is None else t
 
 
 def register_location_factory() -> None:
