@@ -17,8 +17,11 @@ before the pipeline runs.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
+
+import numpy as np
 
 from classifiers.categories import GENERAL
 from classifiers.cues import find_cues, veto
@@ -139,7 +142,7 @@ class TextcatComponent:
 
     def _score(self, docs):
         model = self.model
-        todo, rows = [], []
+        cand, id_lists = [], []
         for doc in docs:
             text = doc_text(doc)
             u = state(doc)
@@ -152,15 +155,34 @@ class TextcatComponent:
                 u["reason"] = "repost"
             else:
                 cues = u.get("cues", ())
-                r = model.rows(feature_ids(text, extras(cues, u.get("rule_codes", ()), lang)))
-                if any(x != model.unknown for x in r):
-                    todo.append((doc, u, cues))
-                    rows.append(r)
+                ids = feature_ids(text, extras(cues, u.get("rule_codes", ()), lang))
+                if ids:
+                    cand.append((doc, u, cues))
+                    id_lists.append(ids)
                     continue
                 u["reason"] = "no known words"
             u["actionable"], u["actionable_score"] = False, 0.0
+        todo = []
+        if cand:
+            # every id of the batch looked up at once; a post none of whose features the model
+            # knows is not scored
+            lens = np.fromiter((len(ids) for ids in id_lists), np.int64, len(id_lists))
+            flat = np.fromiter(itertools.chain.from_iterable(id_lists), np.int64, int(lens.sum()))
+            rows = model.rows_array(flat)
+            ends = np.cumsum(lens)
+            known = np.add.reduceat(rows != model.unknown, ends - lens)
+            for c, k in zip(cand, known.tolist()):
+                if k:
+                    todo.append(c)
+                else:
+                    c[1]["reason"] = "no known words"
+                    c[1]["actionable"], c[1]["actionable_score"] = False, 0.0
+            if len(todo) < len(cand):
+                keep = known > 0
+                rows = rows[np.repeat(keep, lens)]
+                lens = lens[keep]
         if todo:
-            act, cat = model.predict(rows)
+            act, cat = model.predict_flat(rows, np.cumsum(lens) - lens)
             top = cat.argmax(axis=1).tolist()
             codes, threshold = model.codes, self.threshold
             general, index = model.codes.index(GENERAL), {c: i for i, c in enumerate(model.codes)}

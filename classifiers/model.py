@@ -33,6 +33,10 @@ class LinearModel:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.keys = np.asarray(self.keys, np.int64)
+        if len(self.keys) > 1 and not bool(np.all(self.keys[1:] > self.keys[:-1])):
+            raise ClassifierError("the classifier model's feature keys are not sorted and unique",
+                                  hint="run `make train` to rebuild it")
         self._row = {int(k): i for i, k in enumerate(self.keys.tolist())}
         # an all-zero row at the end: unknown features point there
         self._w = np.vstack([self.weights.astype(np.float32), np.zeros((1, self.weights.shape[1]), np.float32)])
@@ -51,6 +55,26 @@ class LinearModel:
         get, unknown = self._row.get, self._unknown
         return [get(i, unknown) for i in ids]
 
+    def rows_array(self, ids: np.ndarray) -> np.ndarray:
+        """:meth:`rows` for a whole batch of ids at once (one binary search per id, in numpy)."""
+        keys = self.keys
+        if len(keys) == 0:
+            return np.full(len(ids), self._unknown, np.int64)
+        pos = np.searchsorted(keys, ids)
+        np.minimum(pos, len(keys) - 1, out=pos)
+        return np.where(keys[pos] == ids, pos, self._unknown)
+
+    def logits_flat(self, rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """:meth:`logits` for rows already flattened: post ``i`` owns ``rows[starts[i]:starts[i+1]]``
+        (every post at least one row)."""
+        if len(starts) == 0:
+            return np.zeros((0, self._w.shape[1]), np.float32)
+        return np.add.reduceat(self._w[rows], starts, axis=0) + self.bias
+
+    def predict_flat(self, rows: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` for rows already flattened (see :meth:`logits_flat`)."""
+        return self._probabilities(self.logits_flat(rows, starts))
+
     def logits(self, batch_rows: list[list[int]]) -> np.ndarray:
         """Summed weights plus bias, one row per post (``(n, 1 + n_codes)``)."""
         n = len(batch_rows)
@@ -65,7 +89,10 @@ class LinearModel:
         return summed + self.bias
 
     def predict(self, batch_rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        z = self.logits(batch_rows)
+        return self._probabilities(self.logits(batch_rows))
+
+    @staticmethod
+    def _probabilities(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         act = 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -30, 30)))
         c = z[:, 1:]
         c = np.exp(c - c.max(axis=1, keepdims=True))

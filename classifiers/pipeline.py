@@ -19,6 +19,7 @@ from pathlib import Path
 
 from classifiers.base import Classifier
 from classifiers.components import DEFAULT_MODEL_DIR, TextTokenizer, register_factories, state
+from classifiers.trusted import trusted
 from config.taxonomy import service_name
 from listener.models import Category, Classification, Post
 
@@ -89,19 +90,20 @@ class SpacyClassifier(Classifier):
             return [self.classify([p])[0] for p in posts]
 
     def _result(self, post: Post, doc) -> Classification:
-        # the values come from our own components, already in range: construct without re-validating
+        # the values come from our own components, already in range: built without re-validating
         u = state(doc)
         category = None
         code = u.get("category")
         actionable = bool(u.get("actionable"))
         if actionable and code:
-            category = Category.model_construct(code=code, name=_name(code),
-                                                score=min(1.0, max(0.0, float(u.get("category_score", 0.0)))))
+            category = trusted(Category, {"code": code, "name": _name(code),
+                                          "score": min(1.0, max(0.0, float(u.get("category_score", 0.0))))})
         location = doc.user_data.get(LOCATION_KEY) if self.has_location else None
-        return Classification.model_construct(
-            post_id=post.id, actionable=actionable,
-            actionable_score=min(1.0, max(0.0, float(u.get("actionable_score", 0.0)))), category=category,
-            location=location, language=u.get("language"), model_version=self.version, reason=u.get("reason"))
+        return trusted(Classification, {
+            "post_id": post.id, "actionable": actionable,
+            "actionable_score": min(1.0, max(0.0, float(u.get("actionable_score", 0.0)))), "category": category,
+            "location": location, "language": u.get("language"), "model_version": self.version,
+            "reason": u.get("reason")})
 
 
 _NAMES: dict[str, str] = {}

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from classifiers.location.gazetteer import Gazetteer, Hit
 from classifiers.location.nicknames import NEIGHBORHOOD_NICKNAMES, OTHER_CITIES, STREET_NICKNAMES
 from classifiers.location.normalize import STREET_TYPES
+from classifiers.trusted import trusted
 from listener.models import Coordinates, Location, LocationKind
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’.][a-z0-9]+)*|[&@/+]")
@@ -186,9 +187,10 @@ class LocationFinder:
             return None
 
     def _from_coordinates(self, c: Coordinates, text: str | None = None) -> Location:
-        return Location(text=text or f"{c.lat:.5f},{c.lon:.5f}", kind=LocationKind.COORDINATES,
-                        address=self.gaz.nearest_address(c.lat, c.lon), neighborhood=self.gaz.hood_at(c.lat, c.lon),
-                        lat=c.lat, lon=c.lon, score=1.0)
+        return trusted(Location, {"text": text or f"{c.lat:.5f},{c.lon:.5f}", "kind": LocationKind.COORDINATES,
+                                  "address": self.gaz.nearest_address(c.lat, c.lon),
+                                  "neighborhood": self.gaz.hood_at(c.lat, c.lon), "lat": c.lat, "lon": c.lon,
+                                  "score": 1.0})
 
     def _find(self, text: str) -> Location | None:
         if "&" in text:
@@ -347,5 +349,7 @@ class LocationFinder:
     @staticmethod
     def _loc(span_text: str, kind: LocationKind, hit: Hit, weak: bool = False) -> Location:
         score = hit.score * (0.8 if weak else 1.0)
-        return Location(text=span_text, kind=kind, address=hit.address, neighborhood=hit.hood,
-                        lat=round(hit.lat, 6), lon=round(hit.lon, 6), score=round(min(1.0, max(0.0, score)), 3))
+        # every value is already of its field's type and in range: built without re-validating
+        return trusted(Location, {"text": span_text, "kind": kind, "address": hit.address, "neighborhood": hit.hood,
+                                  "lat": round(hit.lat, 6), "lon": round(hit.lon, 6),
+                                  "score": round(min(1.0, max(0.0, score)), 3)})
