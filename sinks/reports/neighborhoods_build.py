@@ -9,53 +9,18 @@ with shapely (tolerance 0.0003 degrees, about 25 m) and rounds coordinates to 5 
 
     .venv/bin/python -m sinks.reports.neighborhoods_build SRC.geojson config/data/boston_neighborhoods.geojson
 
-No pyproj needed: the projection is one closed formula and a short fixed-point iteration.
+No pyproj needed: the projection is the location package's (``classifiers.location.projection``).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
-_A = 6378137.0
-_F = 1 / 298.257222101
-_E = math.sqrt(2 * _F - _F * _F)
-_FT = 1200 / 3937  # US survey foot in metres
-_LAT1, _LAT2, _LAT0 = math.radians(42 + 41 / 60), math.radians(41 + 43 / 60), math.radians(41.0)
-_LON0 = math.radians(-71.5)
-_X0, _Y0 = 200000.0, 750000.0
+from classifiers.location.projection import stateplane_ft_to_lonlat  # the one EPSG:2249 inverse
 
-
-def _m(phi: float) -> float:
-    return math.cos(phi) / math.sqrt(1 - (_E * math.sin(phi)) ** 2)
-
-
-def _t(phi: float) -> float:
-    s = _E * math.sin(phi)
-    return math.tan(math.pi / 4 - phi / 2) / ((1 - s) / (1 + s)) ** (_E / 2)
-
-
-_N = (math.log(_m(_LAT1)) - math.log(_m(_LAT2))) / (math.log(_t(_LAT1)) - math.log(_t(_LAT2)))
-_BIGF = _m(_LAT1) / (_N * _t(_LAT1) ** _N)
-_RHO0 = _A * _BIGF * _t(_LAT0) ** _N
-
-
-def stateplane_ft_to_lonlat(x_ft: float, y_ft: float) -> tuple[float, float]:
-    """EPSG:2249 (feet) -> (longitude, latitude) in degrees, to well under a metre."""
-    x = x_ft * _FT - _X0
-    y = y_ft * _FT - _Y0
-    rho = math.copysign(math.hypot(x, _RHO0 - y), _N)
-    theta = math.atan2(x, _RHO0 - y)
-    t = (rho / (_A * _BIGF)) ** (1 / _N)
-    lon = theta / _N + _LON0
-    phi = math.pi / 2 - 2 * math.atan(t)
-    for _ in range(15):
-        s = _E * math.sin(phi)
-        phi = math.pi / 2 - 2 * math.atan(t * ((1 - s) / (1 + s)) ** (_E / 2))
-    return math.degrees(lon), math.degrees(phi)
 
 
 def _convert(coords: Any) -> Any:
