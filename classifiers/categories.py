@@ -274,7 +274,8 @@ _INDEX = GateIndex([GATES[code] for code, _ in _COMPILED])
 
 def rule_hits_from(text_lower: str, candidates: set[int]) -> list[str]:
     """The rules among ``candidates`` (indexes into :data:`RULES`) that match."""
-    return [code for i, (code, rx) in enumerate(_GATED) if i in candidates and rx.search(text_lower)]
+    gated = _GATED
+    return [gated[i][0] for i in sorted(candidates) if i < len(gated) and gated[i][1].search(text_lower)]
 
 
 def gate_text(text_lower: str) -> str:

@@ -77,9 +77,16 @@ GATES: dict[str, tuple[str, ...]] = {
     "ask": ("please", "pls", "plz", "send", "por", "bos311"),
     "request": ("please", "pls", "plz", "can", "send", "need", "fix", "remove", "por", "bos311"),
 }
+#: Cues whose matches need not start a word (emoji): a substring, one of which every match
+#: contains, is checked in the raw text instead (``in`` is much cheaper than the regex).
+SUBSTRING_GATES: dict[str, tuple[str, ...]] = {
+    "joke": ("lol", "lmao", "rofl", "lmfao", "haha", "jk", "spirit animal", "zip code", "video game",
+             "energy today", "naming the", "s family", "😂", "🤣", "😆"),
+}
 _COMPILED = [(n, re.compile(p)) for n, p in CUES]
 _GATED_IX = [i for i, (n, _) in enumerate(CUES) if n in GATES]
-_ALWAYS = {i for i, (n, _) in enumerate(CUES) if n not in GATES}
+_ALWAYS = {i for i, (n, _) in enumerate(CUES) if n not in GATES and n not in SUBSTRING_GATES}
+_SUBSTRING = [(i, SUBSTRING_GATES[n]) for i, (n, _) in enumerate(CUES) if n in SUBSTRING_GATES]
 _INDEX = None
 
 
@@ -103,7 +110,10 @@ def find_cues(text_lower: str, gated: str | None = None) -> list[str]:
 def cues_from(text_lower: str, candidates: set[int]) -> list[str]:
     """The cues among ``candidates`` (indexes into :data:`CUES`; ungated cues always run) that fire."""
     cand = candidates | _ALWAYS
-    return [n for i, (n, rx) in enumerate(_COMPILED) if i in cand and rx.search(text_lower)]
+    for i, subs in _SUBSTRING:
+        if any(x in text_lower for x in subs):
+            cand.add(i)
+    return [_COMPILED[i][0] for i in sorted(cand) if _COMPILED[i][1].search(text_lower)]
 
 
 def find_cues_slow(text_lower: str) -> list[str]:
