@@ -50,6 +50,8 @@ E = TicketEventRow.__table__
 
 #: At most this many links of later reports are listed in a ticket's description.
 MAX_LINKS = 10
+#: Incidents above this latitude (north or south) are matched without the spatial grid.
+_GRID_MAX_LAT = 60.0
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
@@ -111,6 +113,13 @@ class Outcome:
 def _insert_ignore(conn: sa.Connection, table: sa.Table, row: dict, keys: list[str]) -> int:
     ins = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
     return max(conn.execute(ins.values(**row).on_conflict_do_nothing(index_elements=keys)).rowcount or 0, 0)
+
+
+def _insert_ignore_many(conn: sa.Connection, table: sa.Table, rows: list[dict], keys: list[str]) -> None:
+    """Insert-or-ignore many rows with one statement (executemany: compiled once)."""
+    if rows:
+        ins = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+        conn.execute(ins.on_conflict_do_nothing(index_elements=keys), rows)
 
 
 class IncidentSink(Sink):
@@ -206,6 +215,13 @@ class _Batch:
         self.now = datetime.now(timezone.utc)
         self.incs: dict[str, dict] = {}           # incident id -> row (as a dict), loaded or new
         self.by_code: dict[str, list[str]] = {}   # category -> incident ids, in created order
+        # spatial grid (cells at least distance_m wide) and address index, so matching looks only
+        # at incidents that can match instead of every open one of the category
+        self.cell_lat = sink.distance_m / 111_000
+        self.cell_lon = sink.distance_m / (111_000 * math.cos(math.radians(_GRID_MAX_LAT)))
+        self.grid: dict[tuple[str, int, int], list[str]] = {}
+        self.by_akey: dict[tuple[str, str], list[str]] = {}
+        self.off_grid: dict[str, list[str]] = {}  # incidents too near a pole for the grid
         self.new_ids: list[str] = []
         self.dirty: set[str] = set()              # existing incidents changed by this batch
         self.ticket_status: dict[str, str] = {}   # ticket id -> status (loaded, then as changed)
@@ -217,8 +233,9 @@ class _Batch:
     def run(self) -> list[tuple[int, Outcome]]:
         conn, sink = self.conn, self.sink
         codes = sorted({t[1].classification.category.code for t in self.todo})  # type: ignore[union-attr]
-        for code in codes:  # lock the categories (row locks on PostgreSQL, the write lock on SQLite)
-            _insert_ignore(conn, L, {"category_code": code, "version": 0}, ["category_code"])
+        # lock the categories, in sorted order (row locks on PostgreSQL, the write lock on SQLite)
+        _insert_ignore_many(conn, L, [{"category_code": code, "version": 0} for code in codes], ["category_code"])
+        for code in codes:
             conn.execute(sa.update(L).where(L.c.category_code == code).values(version=L.c.version + 1))
         canon = sorted({self._canonical(t[1]) for t in self.todo})
         seen: dict[str, str] = {}
@@ -233,8 +250,7 @@ class _Batch:
         for r in rows:
             d = r._asdict()
             d["first_seen_at"], d["last_seen_at"] = utc(d["first_seen_at"]), utc(d["last_seen_at"])
-            self.incs[r.id] = d
-            self.by_code.setdefault(r.category_code, []).append(r.id)
+            self._index(d)
         tids = [d["ticket_id"] for d in self.incs.values() if d["ticket_id"]]
         for part in _chunks(tids):
             self.ticket_status.update(conn.execute(sa.select(T.c.id, T.c.status).where(T.c.id.in_(part))).all())
@@ -254,10 +270,38 @@ class _Batch:
     def _canonical(item: ClassifiedPost) -> str:
         return item.post.reposted_id or item.post.quoted_id or item.post.id
 
+    def _cell(self, lat: float, lon: float) -> tuple[int, int]:
+        return math.floor(lat / self.cell_lat), math.floor(lon / self.cell_lon)
+
+    def _index(self, d: dict) -> None:
+        self.incs[d["id"]] = d
+        code = d["category_code"]
+        self.by_code.setdefault(code, []).append(d["id"])
+        if d["lat"] is not None and abs(d["lat"]) <= _GRID_MAX_LAT:
+            self.grid.setdefault((code, *self._cell(d["lat"], d["lon"])), []).append(d["id"])
+        elif d["lat"] is not None:
+            self.off_grid.setdefault(code, []).append(d["id"])
+        if d["address_key"]:
+            self.by_akey.setdefault((code, d["address_key"]), []).append(d["id"])
+
+    def _candidates(self, code: str, lat: float | None, lon: float | None, akey: str | None) -> list[dict]:
+        """Open incidents of ``code`` that can match, in created order (a superset of the matches)."""
+        if lat is None or lon is None or abs(lat) > _GRID_MAX_LAT:
+            ids = self.by_code.get(code, [])
+        else:
+            i, j = self._cell(lat, lon)
+            ids = [x for di in (-1, 0, 1) for dj in (-1, 0, 1) for x in self.grid.get((code, i + di, j + dj), ())]
+            if akey:
+                ids += [x for x in self.by_akey.get((code, akey), ()) if self.incs[x]["lat"] is None]
+            ids += self.off_grid.get(code, [])
+            order = {x: n for n, x in enumerate(self.by_code.get(code, []))}
+            ids = sorted(set(ids), key=order.__getitem__)
+        return [d for d in (self.incs[x] for x in ids) if d["status"] == "open"]
+
     def _match(self, code: str, lat: float | None, lon: float | None, akey: str | None, when: datetime) -> dict | None:
         w = self.sink.window
-        cands = [self.incs[i] for i in self.by_code.get(code, ())]
-        cands = [d for d in cands if d["status"] == "open" and d["last_seen_at"] >= when - w and d["first_seen_at"] <= when + w]
+        cands = [d for d in self._candidates(code, lat, lon, akey)
+                 if d["last_seen_at"] >= when - w and d["first_seen_at"] <= when + w]
         if lat is not None and lon is not None:
             scored = []
             for d in cands:
@@ -284,12 +328,12 @@ class _Batch:
             incident_id = "i-" + hashlib.sha256(f"{code}|{canonical}".encode()).hexdigest()[:16]
             status = gate(conf, sink.auto, sink.review)
             tid = ticket_id(f"incident:{incident_id}") if status else None
-            self.incs[incident_id] = dict(
+            incident = dict(
                 id=incident_id, category_code=code, lat=lat, lon=lon, address=address and address[:300],
                 address_key=akey, neighborhood=(c.location.neighborhood if c.location else None),
                 first_post_id=post.id, first_seen_at=when, last_seen_at=when, report_count=1, confidence=conf,
                 status="open", ticket_id=tid, body=redact(post.text), created_at=self.now, updated_at=self.now)
-            self.by_code.setdefault(code, []).append(incident_id)
+            self._index(incident)
             self.new_ids.append(incident_id)
             self.reports[-1]["incident_id"] = incident_id
             if tid and status:
@@ -348,14 +392,13 @@ class _Batch:
                  for d in (self.incs[i] for i in sorted(self.dirty))])
         if self.reports:
             conn.execute(sa.insert(R), self.reports)
-        for tid, (incident_id, post_id, media) in self.new_tickets.items():
-            inc = self.incs[incident_id]
-            _insert_ignore(conn, T, dict(
-                id=tid, post_id=post_id, incident_id=incident_id, service_code=inc["category_code"],
-                description=self._description(inc, tid), lat=inc["lat"], lon=inc["lon"],
-                address=inc["address"] and inc["address"][:300], media_url=media and media[:500],
-                confidence=inc["confidence"], status=self.ticket_status[tid], attempts=0, created_at=now,
-                updated_at=now), ["id"])
+        _insert_ignore_many(conn, T, [dict(
+            id=tid, post_id=post_id, incident_id=incident_id, service_code=inc["category_code"],
+            description=self._description(inc, tid), lat=inc["lat"], lon=inc["lon"],
+            address=inc["address"] and inc["address"][:300], media_url=media and media[:500],
+            confidence=inc["confidence"], status=self.ticket_status[tid], attempts=0, created_at=now,
+            updated_at=now) for tid, (incident_id, post_id, media) in self.new_tickets.items()
+            for inc in (self.incs[incident_id],)], ["id"])
         for tid, conf in self.promoted:
             conn.execute(sa.update(T).where(T.c.id == tid, T.c.status == "review").values(status="pending", updated_at=now))
             conn.execute(sa.insert(E).values(ticket_id=tid, kind="review", detail=(
