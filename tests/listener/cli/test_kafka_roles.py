@@ -301,8 +301,9 @@ def test_a_broker_restart_mid_stream_loses_nothing(kafka_broker, tmp_path):
         roles.start("work", "classify")
         roles.start("work", "sink")
         wait_for(_group_ready(bus, "classify", 1), 90, "the classify worker in the group")
+        wait_for(_group_ready(bus, "sink", 1), 90, "the sink worker in the group")
         listen = roles.start("listen", "--path", str(stream), "--speed", "300")  # about seven seconds of posts
-        wait_for(lambda: _archived(db_url) >= 300, 120, "the first posts in the archive")
+        wait_for(lambda: _archived(db_url) >= 300, 240, "the first posts in the archive")
         kafka_broker.stop()
         assert listen.poll() is None  # the listener buffers and retries while the broker is away
         kafka_broker.start()
