@@ -6,6 +6,8 @@ The schema is brought up to date by Alembic when the archive opens.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import threading
 from collections.abc import Iterable, Sequence
@@ -47,17 +49,36 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+#: PostgreSQL advisory lock key held while migrating (any constant shared by every process).
+_PG_MIGRATE_LOCK = 0x43495649  # "CIVI"
+
+
 def migrate(engine: sa.Engine) -> None:
-    """Upgrade the schema to every Alembic head."""
+    """Upgrade the schema to every Alembic head.
+
+    Several processes (listen, classify and sink workers) may open a new archive at the same
+    moment: they migrate one at a time (a lock file beside a SQLite database, an advisory lock on
+    PostgreSQL), and each one after the first finds nothing left to do.
+    """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection_url"] = engine.url.render_as_string(hide_password=False)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
+    with contextlib.ExitStack() as stack:
+        path = _sqlite_file(engine.url.render_as_string(hide_password=False))
+        if path is not None:
+            try:
+                lock = stack.enter_context(open(f"{path}.migrate-lock", "a+b"))
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            except OSError:  # a read-only or vanished directory: the database itself will say why
+                pass
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATE_LOCK})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
 
 
 def _insert_ignore(engine: sa.Engine, table: sa.Table, rows: list[dict[str, Any]], keys: list[str]) -> int:
@@ -127,6 +148,10 @@ class Archive:
                         _migrated.add(url)
         except OperationalError as exc:
             raise StorageError(f"cannot open the archive at {self.engine.url!r}: {exc.orig}",
+                               hint="check database_url / CIVIC_DATABASE_URL") from None
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot migrate the archive at {self.engine.url!r}: "
+                               f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:300]}",
                                hint="check database_url / CIVIC_DATABASE_URL") from None
         self._file = _sqlite_file(url)
         self._inode = _inode(self._file)

@@ -53,3 +53,27 @@ def test_outbox_queues_each_ticket_once(db_url):
     assert a.queue_tickets([t], ["i-1"]) == 1
     assert a.queue_tickets([t], ["i-1"]) == 0
     assert a.count(TicketRow) == 1 and a.summary()["tickets"] == {"pending": 1}
+
+
+def _open_archive(url, q):
+    try:
+        from sinks.archive import Archive
+        Archive(url).close()
+        q.put("ok")
+    except Exception as exc:  # report, don't hang the parent
+        q.put(repr(exc))
+
+
+def test_processes_opening_a_new_archive_at_once_all_succeed(tmp_path):
+    """Workers started together (listen, classify, sink) migrate one at a time, never racing."""
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    for trial in range(3):
+        url = f"sqlite:///{tmp_path}/race{trial}.db"
+        q = ctx.Queue()
+        procs = [ctx.Process(target=_open_archive, args=(url, q)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [q.get(timeout=5) for _ in procs] == ["ok"] * 4
