@@ -222,6 +222,7 @@ class _Batch:
         self.grid: dict[tuple[str, int, int], list[str]] = {}
         self.by_akey: dict[tuple[str, str], list[str]] = {}
         self.off_grid: dict[str, list[str]] = {}  # incidents too near a pole for the grid
+        self.seq: dict[str, int] = {}
         self.new_ids: list[str] = []
         self.dirty: set[str] = set()              # existing incidents changed by this batch
         self.ticket_status: dict[str, str] = {}   # ticket id -> status (loaded, then as changed)
@@ -274,6 +275,7 @@ class _Batch:
         return math.floor(lat / self.cell_lat), math.floor(lon / self.cell_lon)
 
     def _index(self, d: dict) -> None:
+        self.seq[d["id"]] = len(self.seq)  # created order, for ties and address matches
         self.incs[d["id"]] = d
         code = d["category_code"]
         self.by_code.setdefault(code, []).append(d["id"])
@@ -294,8 +296,7 @@ class _Batch:
             if akey:
                 ids += [x for x in self.by_akey.get((code, akey), ()) if self.incs[x]["lat"] is None]
             ids += self.off_grid.get(code, [])
-            order = {x: n for n, x in enumerate(self.by_code.get(code, []))}
-            ids = sorted(set(ids), key=order.__getitem__)
+            ids = sorted(set(ids), key=self.seq.__getitem__)
         return [d for d in (self.incs[x] for x in ids) if d["status"] == "open"]
 
     def _match(self, code: str, lat: float | None, lon: float | None, akey: str | None, when: datetime) -> dict | None:
