@@ -23,6 +23,7 @@ import hashlib
 import logging
 import math
 import re
+from bisect import insort
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -110,6 +111,14 @@ class Outcome:
     skipped: str | None = None  # why no incident (not actionable, no location)
 
 
+def touch_categories(conn: sa.Connection, codes: Sequence[str] | None = None) -> None:
+    """Tell every incident sink that incidents of these categories (all when ``None``) changed
+    outside it: each one reads them again before its next match. Call it in the transaction
+    that changes them (closing an incident, blanking bodies)."""
+    stmt = sa.update(L).values(version=L.c.version + 1)
+    conn.execute(stmt if codes is None else stmt.where(L.c.category_code.in_(sorted(set(codes)))))
+
+
 def _insert_ignore(conn: sa.Connection, table: sa.Table, row: dict, keys: list[str]) -> int:
     ins = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
     return max(conn.execute(ins.values(**row).on_conflict_do_nothing(index_elements=keys)).rowcount or 0, 0)
@@ -134,6 +143,8 @@ class IncidentSink(Sink):
         self.auto, self.review = auto_threshold, review_threshold
         self.distance_m, self.window = distance_m, timedelta(hours=window_hours)
         self.on_ticket = on_ticket
+        #: category -> its open incidents as of the version of ``incident_locks`` this sink wrote
+        self._cache: dict[str, _CategoryIndex] = {}
 
     @classmethod
     def from_settings(cls, archive: Archive, settings, **kw) -> "IncidentSink":
@@ -187,9 +198,15 @@ class IncidentSink(Sink):
             todo.append((n, item, lat, lon, address))
         if todo:
             try:
-                with self.engine.begin() as conn:
-                    for n, out in _Batch(self, conn, todo).run():
-                        outcomes[n] = out
+                try:
+                    with self.engine.begin() as conn:
+                        batch = _Batch(self, conn, todo)
+                        for n, out in batch.run():
+                            outcomes[n] = out
+                except BaseException:
+                    self._cache.clear()  # rolled back (or unknown): the indexes hold uncommitted changes
+                    raise
+                self._cache.update(batch.index)  # committed: the indexes are what the database holds
             except IntegrityError:
                 # another process counted one of these posts between our check and insert: the
                 # batch is rolled back; on redelivery the check sees it and nothing doubles
@@ -206,54 +223,149 @@ def _chunks(values: Sequence, size: int = 500):
         yield values[i:i + size]
 
 
+class _CategoryIndex:
+    """The open incidents of one category as this sink last left them, indexed for matching.
+
+    Kept across batches while ``incident_locks.version`` of the category is the one this sink
+    wrote last: every writer of incidents (this sink in any process, the status sync that closes
+    incidents, the retention job that blanks their bodies) bumps that version, so a different
+    version means "read the category again". Holds every open incident last seen at or after
+    ``lower``.
+    """
+
+    def __init__(self, cell_lat: float, cell_lon: float, lower: datetime) -> None:
+        self.cell_lat, self.cell_lon, self.lower = cell_lat, cell_lon, lower
+        self.version: int | None = None
+        self.incs: dict[str, dict] = {}               # incident id -> row (as a dict)
+        self.ids: list[str] = []                      # in created order
+        self.seq: dict[str, int] = {}                 # incident id -> position in ``ids``
+        self.grid: dict[tuple[int, int], list[str]] = {}
+        self.by_akey: dict[str, list[str]] = {}
+        self.off_grid: list[str] = []                 # incidents too near a pole for the grid
+        #: incident id -> its reports' links as (reported_at, order, url), sorted; an incident
+        #: missing here has its links read from the database when its ticket needs them
+        self.links: dict[str, list[tuple[datetime, int, str]]] = {}
+        self.link_seq = 0
+        self.kept = 0                                 # incidents after the last load or prune
+
+    def cell(self, lat: float, lon: float) -> tuple[int, int]:
+        return math.floor(lat / self.cell_lat), math.floor(lon / self.cell_lon)
+
+    def add(self, d: dict) -> None:
+        self.seq[d["id"]] = len(self.ids)  # created order, for ties and address matches
+        self.ids.append(d["id"])
+        self.incs[d["id"]] = d
+        if d["lat"] is not None and abs(d["lat"]) <= _GRID_MAX_LAT:
+            self.grid.setdefault(self.cell(d["lat"], d["lon"]), []).append(d["id"])
+        elif d["lat"] is not None:
+            self.off_grid.append(d["id"])
+        if d["address_key"]:
+            self.by_akey.setdefault(d["address_key"], []).append(d["id"])
+
+    def nearby(self, lat: float | None, lon: float | None, akey: str | None) -> list[str]:
+        """Ids of the incidents that can match (a superset of the matches), in no set order."""
+        if lat is None or lon is None or abs(lat) > _GRID_MAX_LAT:
+            return self.ids
+        i, j = self.cell(lat, lon)
+        grid = self.grid
+        ids = [x for di in (-1, 0, 1) for dj in (-1, 0, 1) for x in grid.get((i + di, j + dj), ())]
+        if akey:
+            ids += [x for x in self.by_akey.get(akey, ()) if self.incs[x]["lat"] is None]
+        ids += self.off_grid
+        return ids
+
+    def candidates(self, lat: float | None, lon: float | None, akey: str | None) -> list[dict]:
+        """Open incidents that can match, in created order (a superset of the matches)."""
+        ids = self.nearby(lat, lon, akey)
+        if ids is not self.ids and len(ids) > 1:
+            ids = sorted(set(ids), key=self.seq.__getitem__)
+        return [d for d in (self.incs[x] for x in ids) if d["status"] == "open"]
+
+    def add_link(self, incident_id: str, reported_at: datetime, url: str) -> None:
+        self.link_seq += 1
+        insort(self.links[incident_id], (reported_at, self.link_seq, url))
+
+    def pruned(self, lower: datetime) -> "_CategoryIndex":
+        """A copy without the incidents last seen before ``lower``: they can no longer match."""
+        fresh = _CategoryIndex(self.cell_lat, self.cell_lon, lower)
+        fresh.version, fresh.link_seq = self.version, self.link_seq
+        for x in self.ids:
+            d = self.incs[x]
+            if d["last_seen_at"] >= lower and d["status"] == "open":
+                fresh.add(d)
+        fresh.links = {x: v for x, v in self.links.items() if x in fresh.incs}
+        fresh.kept = len(fresh.ids)
+        return fresh
+
+
 class _Batch:
-    """One batch of reports inside one transaction: read once, match in memory, write in bulk."""
+    """One batch of reports inside one transaction: match in memory against the sink's category
+    indexes (read again when another writer moved a category on), then write in bulk."""
 
     def __init__(self, sink: IncidentSink, conn: sa.Connection,
                  todo: list[tuple[int, ClassifiedPost, float | None, float | None, str | None]]) -> None:
         self.sink, self.conn, self.todo = sink, conn, todo
         self.now = datetime.now(timezone.utc)
-        self.incs: dict[str, dict] = {}           # incident id -> row (as a dict), loaded or new
-        self.by_code: dict[str, list[str]] = {}   # category -> incident ids, in created order
-        # spatial grid (cells at least distance_m wide) and address index, so matching looks only
-        # at incidents that can match instead of every open one of the category
-        self.cell_lat = sink.distance_m / 111_000
-        self.cell_lon = sink.distance_m / (111_000 * math.cos(math.radians(_GRID_MAX_LAT)))
-        self.grid: dict[tuple[str, int, int], list[str]] = {}
-        self.by_akey: dict[tuple[str, str], list[str]] = {}
-        self.off_grid: dict[str, list[str]] = {}  # incidents too near a pole for the grid
-        self.seq: dict[str, int] = {}
+        self.index: dict[str, _CategoryIndex] = {}  # category -> its index, updated by this batch
+        self.incs: dict[str, dict] = {}           # incident id -> row, for those this batch touches
         self.new_ids: list[str] = []
+        self.new_set: set[str] = set()
         self.dirty: set[str] = set()              # existing incidents changed by this batch
         self.ticket_status: dict[str, str] = {}   # ticket id -> status (loaded, then as changed)
         self.new_tickets: dict[str, tuple] = {}   # ticket id -> (incident id, post id, media url)
         self.promoted: list[tuple[str, float]] = []
         self.reports: list[dict] = []
-        self.links: dict[str, list[str]] = {}
+
+    def _lock(self, codes: list[str]) -> dict[str, int]:
+        """Lock the categories in sorted order (row locks on PostgreSQL, the write lock on
+        SQLite) by bumping their versions; returns the versions after the bump."""
+        conn = self.conn
+        _insert_ignore_many(conn, L, [{"category_code": c, "version": 0} for c in codes if c not in self.sink._cache],
+                            ["category_code"])
+        # one statement run for each category in order (executemany): the rows are locked in
+        # sorted order, so two sink processes never deadlock
+        conn.execute(sa.update(L).where(L.c.category_code == sa.bindparam("b_code")).values(version=L.c.version + 1),
+                     [{"b_code": code} for code in codes])
+        return dict(conn.execute(sa.select(L.c.category_code, L.c.version).where(L.c.category_code.in_(codes))).all())
+
+    def _load(self, code: str, lower: datetime) -> _CategoryIndex:
+        idx = _CategoryIndex(self.sink.distance_m / 111_000,
+                             self.sink.distance_m / (111_000 * math.cos(math.radians(_GRID_MAX_LAT))), lower)
+        for r in self.conn.execute(sa.select(I).where(
+                I.c.category_code == code, I.c.status == "open", I.c.last_seen_at >= lower).order_by(I.c.created_at)):
+            d = r._asdict()
+            d["first_seen_at"], d["last_seen_at"] = utc(d["first_seen_at"]), utc(d["last_seen_at"])
+            idx.add(d)
+        idx.kept = len(idx.ids)
+        return idx
 
     def run(self) -> list[tuple[int, Outcome]]:
         conn, sink = self.conn, self.sink
         codes = sorted({t[1].classification.category.code for t in self.todo})  # type: ignore[union-attr]
-        # lock the categories, in sorted order (row locks on PostgreSQL, the write lock on SQLite)
-        _insert_ignore_many(conn, L, [{"category_code": code, "version": 0} for code in codes], ["category_code"])
-        for code in codes:
-            conn.execute(sa.update(L).where(L.c.category_code == code).values(version=L.c.version + 1))
+        versions = self._lock(codes)
         canon = sorted({self._canonical(t[1]) for t in self.todo})
         seen: dict[str, str] = {}
         for part in _chunks(canon):
             seen.update((r.canonical_id, r.incident_id)
                         for r in conn.execute(sa.select(R.c.canonical_id, R.c.incident_id).where(R.c.canonical_id.in_(part))))
         whens = [utc(t[1].post.created_at) for t in self.todo]
-        rows = conn.execute(sa.select(I).where(
-            I.c.category_code.in_(codes), I.c.status == "open",
-            I.c.last_seen_at >= min(whens) - sink.window, I.c.first_seen_at <= max(whens) + sink.window,
-        ).order_by(I.c.created_at)).all()
-        for r in rows:
-            d = r._asdict()
-            d["first_seen_at"], d["last_seen_at"] = utc(d["first_seen_at"]), utc(d["last_seen_at"])
-            self._index(d)
-        tids = [d["ticket_id"] for d in self.incs.values() if d["ticket_id"]]
-        for part in _chunks(tids):
+        lower = min(whens) - sink.window
+        for code in codes:
+            idx = sink._cache.get(code)
+            if idx is None or idx.version != versions[code] - 1 or idx.lower > lower:
+                idx = self._load(code, lower)  # first use, an older time, or another writer since
+            elif len(idx.ids) > 2 * idx.kept + 1_000:
+                idx = idx.pruned(lower)
+            idx.version = versions[code]
+            self.index[code] = idx
+        # the statuses of the tickets this batch may touch (those of its reports' candidates):
+        # delivery, review and deletes change them without the category lock, so read them now
+        tids: set[str] = set()
+        for (_n, item, lat, lon, address) in self.todo:
+            idx = self.index[item.classification.category.code]  # type: ignore[union-attr]
+            incs = idx.incs
+            tids.update(t for t in (incs[x]["ticket_id"] for x in idx.nearby(lat, lon, address_key(address))) if t)
+        for part in _chunks(sorted(tids)):
             self.ticket_status.update(conn.execute(sa.select(T.c.id, T.c.status).where(T.c.id.in_(part))).all())
         out = []
         for (n, item, lat, lon, address), when in zip(self.todo, whens):
@@ -271,37 +383,9 @@ class _Batch:
     def _canonical(item: ClassifiedPost) -> str:
         return item.post.reposted_id or item.post.quoted_id or item.post.id
 
-    def _cell(self, lat: float, lon: float) -> tuple[int, int]:
-        return math.floor(lat / self.cell_lat), math.floor(lon / self.cell_lon)
-
-    def _index(self, d: dict) -> None:
-        self.seq[d["id"]] = len(self.seq)  # created order, for ties and address matches
-        self.incs[d["id"]] = d
-        code = d["category_code"]
-        self.by_code.setdefault(code, []).append(d["id"])
-        if d["lat"] is not None and abs(d["lat"]) <= _GRID_MAX_LAT:
-            self.grid.setdefault((code, *self._cell(d["lat"], d["lon"])), []).append(d["id"])
-        elif d["lat"] is not None:
-            self.off_grid.setdefault(code, []).append(d["id"])
-        if d["address_key"]:
-            self.by_akey.setdefault((code, d["address_key"]), []).append(d["id"])
-
-    def _candidates(self, code: str, lat: float | None, lon: float | None, akey: str | None) -> list[dict]:
-        """Open incidents of ``code`` that can match, in created order (a superset of the matches)."""
-        if lat is None or lon is None or abs(lat) > _GRID_MAX_LAT:
-            ids = self.by_code.get(code, [])
-        else:
-            i, j = self._cell(lat, lon)
-            ids = [x for di in (-1, 0, 1) for dj in (-1, 0, 1) for x in self.grid.get((code, i + di, j + dj), ())]
-            if akey:
-                ids += [x for x in self.by_akey.get((code, akey), ()) if self.incs[x]["lat"] is None]
-            ids += self.off_grid.get(code, [])
-            ids = sorted(set(ids), key=self.seq.__getitem__)
-        return [d for d in (self.incs[x] for x in ids) if d["status"] == "open"]
-
     def _match(self, code: str, lat: float | None, lon: float | None, akey: str | None, when: datetime) -> dict | None:
         w = self.sink.window
-        cands = [d for d in self._candidates(code, lat, lon, akey)
+        cands = [d for d in self.index[code].candidates(lat, lon, akey)
                  if d["last_seen_at"] >= when - w and d["first_seen_at"] <= when + w]
         if lat is not None and lon is not None:
             scored = []
@@ -334,19 +418,24 @@ class _Batch:
                 address_key=akey, neighborhood=(c.location.neighborhood if c.location else None),
                 first_post_id=post.id, first_seen_at=when, last_seen_at=when, report_count=1, confidence=conf,
                 status="open", ticket_id=tid, body=redact(post.text), created_at=self.now, updated_at=self.now)
-            self._index(incident)
+            idx = self.index[code]
+            idx.add(incident)
+            idx.links[incident_id] = []
+            self.incs[incident_id] = incident
             self.new_ids.append(incident_id)
+            self.new_set.add(incident_id)
             self.reports[-1]["incident_id"] = incident_id
             if tid and status:
                 self.ticket_status[tid] = status.value
                 self.new_tickets[tid] = (incident_id, post.id, post.media_urls[0] if post.media_urls else None)
             return Outcome(incident_id, new_incident=True, ticket_id=tid, ticket_status=status.value if status else None)
         incident_id = inc["id"]
+        self.incs[incident_id] = inc
         self.reports[-1]["incident_id"] = incident_id
         new_conf = max(inc["confidence"], conf)
         inc.update(report_count=inc["report_count"] + 1, confidence=new_conf, updated_at=self.now,
                    last_seen_at=max(inc["last_seen_at"], when), first_seen_at=min(inc["first_seen_at"], when))
-        if incident_id not in self.new_ids:
+        if incident_id not in self.new_set:
             self.dirty.add(incident_id)
         want = gate(new_conf, sink.auto, sink.review)
         tid, tstatus = inc["ticket_id"], None
@@ -367,20 +456,25 @@ class _Batch:
         where = inc["address"] + (f", {inc['neighborhood']}" if inc["neighborhood"] else "") if inc["address"] else None
         if where is None and inc["lat"] is not None:
             where = f"{inc['lat']:.5f}, {inc['lon']:.5f}"
-        return compose_description(inc["body"], where, self.links.get(inc["id"], []), inc["report_count"], tid)
+        links = [u for _, _, u in self.index[inc["category_code"]].links.get(inc["id"], ())]
+        return compose_description(inc["body"], where, links, inc["report_count"], tid)
 
     def _write(self) -> None:
         conn, now = self.conn, self.now
         touched = [i for i in self.new_ids + sorted(self.dirty) if self.incs[i]["ticket_id"]]
-        # every report's link, in report order, for the descriptions of touched incidents
-        old = [i for i in touched if i not in self.new_ids]
-        for part in _chunks(old):
-            for r in conn.execute(sa.select(R.c.incident_id, R.c.url).where(R.c.incident_id.in_(part), R.c.url.is_not(None))
-                                  .order_by(R.c.reported_at, R.c.id)):
-                self.links.setdefault(r.incident_id, []).append(r.url)
-        for rep in sorted(self.reports, key=lambda r: r["reported_at"]):
-            if rep["url"]:
-                self.links.setdefault(rep["incident_id"], []).append(rep["url"])
+        # every report's link, in report order, for the descriptions of touched incidents: read
+        # once per incident (before this batch's reports are inserted), then kept in its index
+        unknown = [i for i in touched if i not in self.index[self.incs[i]["category_code"]].links]
+        for part in _chunks(unknown):
+            for i in part:
+                self.index[self.incs[i]["category_code"]].links[i] = []
+            for r in conn.execute(sa.select(R.c.incident_id, R.c.url, R.c.reported_at).where(
+                    R.c.incident_id.in_(part), R.c.url.is_not(None)).order_by(R.c.reported_at, R.c.id)):
+                self.index[self.incs[r.incident_id]["category_code"]].add_link(r.incident_id, utc(r.reported_at), r.url)
+        for rep in self.reports:
+            idx = self.index[self.incs[rep["incident_id"]]["category_code"]]
+            if rep["url"] and rep["incident_id"] in idx.links:
+                idx.add_link(rep["incident_id"], rep["reported_at"], rep["url"])
         if self.new_ids:
             conn.execute(sa.insert(I), [self.incs[i] for i in self.new_ids])
         if self.dirty:

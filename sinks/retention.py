@@ -67,6 +67,9 @@ def purge(archive: Archive, days: int, *, now: datetime | None = None) -> PurgeR
                 n_incidents = conn.execute(
                     sa.update(incidents).where(incidents.c.updated_at < cutoff, incidents.c.body != "")
                     .values(body="")).rowcount
+                if n_incidents and sa.inspect(conn).has_table("incident_locks"):
+                    from sinks.incidents import touch_categories
+                    touch_categories(conn)  # incident sinks re-read the blanked bodies
     except SQLAlchemyError as exc:
         raise StorageError(f"retention purge failed: {exc.__class__.__name__}: {str(exc).splitlines()[0][:300]}",
                            hint="nothing was purged; the next run retries") from exc

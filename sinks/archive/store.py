@@ -81,26 +81,47 @@ def migrate(engine: sa.Engine) -> None:
             command.upgrade(cfg, "heads")
 
 
-def _insert_ignore(engine: sa.Engine, table: sa.Table, rows: list[dict[str, Any]], keys: list[str]) -> int:
+#: (dialect, table, columns, conflict keys) -> (SQL, parameter order, bind processors): compiled once
+_INSERTS: dict[tuple, tuple[str, list[str], list]] = {}
+
+
+def _compiled_insert(dialect: sa.Dialect, table: sa.Table, cols: list[str], keys: list[str]):
+    key = (dialect.name, table.name, tuple(cols), tuple(keys))
+    hit = _INSERTS.get(key)
+    if hit is None:
+        ins = postgresql.insert(table) if dialect.name == "postgresql" else sqlite.insert(table)
+        compiled = ins.on_conflict_do_nothing(index_elements=keys).compile(dialect=dialect, column_keys=cols)
+        order = list(compiled.positiontup) if compiled.positional else cols
+        procs = [table.c[c].type.bind_processor(dialect) for c in order]
+        hit = _INSERTS[key] = (str(compiled), order, procs)
+    return hit
+
+
+def _insert_ignore(target: sa.Engine | sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
+                   keys: list[str]) -> int:
+    """Insert the rows that are not there yet (conflict on ``keys``); returns how many were new.
+
+    The statement is compiled once per shape and run by the driver's own executemany with the
+    columns' bind processors applied here: SQLAlchemy's per-row parameter handling was most of
+    the write time (psycopg's executemany is pipelined; on PostgreSQL SQLAlchemy's multi-row
+    VALUES form was re-parsed on every call). See docs/benchmarks.md.
+    """
     if not rows:
         return 0
-    dialect = engine.dialect.name
-    ins = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
-    stmt = ins.on_conflict_do_nothing(index_elements=keys)
-    if dialect == "postgresql":
-        # psycopg's own executemany of the one-row statement (pipelined, its rowcount is the sum of
-        # new rows) rather than SQLAlchemy's multi-row VALUES + RETURNING: psycopg re-parses such a
-        # long statement on every call (no cache above 4 KB / 50 parameters), which cost about
-        # two thirds of the write time (bench/: 1.5k -> see docs/benchmarks.md)
-        cols = list(rows[0])
-        sql = str(stmt.compile(dialect=engine.dialect, column_keys=cols))
-        procs = [(c, table.c[c].type.bind_processor(engine.dialect)) for c in cols]
-        params = [{c: (proc(r.get(c)) if proc else r.get(c)) for c, proc in procs} for r in rows]
-        with engine.begin() as conn:
-            return max(conn.exec_driver_sql(sql, params).rowcount or 0, 0)
-    with engine.begin() as conn:
-        result = conn.execute(stmt, rows)
-    return max(result.rowcount or 0, 0)
+    if isinstance(target, sa.Engine):
+        with target.begin() as conn:
+            return _insert_ignore(conn, table, rows, keys)
+    cols = list(rows[0])
+    sql, order, procs = _compiled_insert(target.dialect, table, cols, keys)
+    if len(order) != len(cols):  # a column left to its Python-side default: SQLAlchemy fills it in
+        ins = postgresql.insert(table) if target.dialect.name == "postgresql" else sqlite.insert(table)
+        return max(target.execute(ins.on_conflict_do_nothing(index_elements=keys), rows).rowcount or 0, 0)
+    pairs = list(zip(order, procs))
+    if target.dialect.paramstyle in ("qmark", "numeric", "format"):
+        params: list = [tuple(proc(r.get(c)) if proc else r.get(c) for c, proc in pairs) for r in rows]
+    else:
+        params = [{c: (proc(r.get(c)) if proc else r.get(c)) for c, proc in pairs} for r in rows]
+    return max(target.exec_driver_sql(sql, params).rowcount or 0, 0)
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -184,7 +205,12 @@ class Archive:
     def write_classified(self, items: Sequence[ClassifiedPost], run_id: str = "live") -> int:
         """Archive each post (once) and its classification for ``run_id`` (once)."""
         def do() -> int:
-            _insert_ignore(self.engine, PostRow.__table__, [self._post_row(i.post) for i in items], ["id"])
+            with self.engine.begin() as conn:  # the posts and their classifications: one commit
+                _insert_ignore(conn, PostRow.__table__, [self._post_row(i.post) for i in items], ["id"])
+                return _insert_ignore(conn, ClassificationRow.__table__, classification_rows(), ["post_id", "run_id"])
+
+        def classification_rows() -> list[dict[str, Any]]:
+            now = datetime.now(timezone.utc)
             rows = []
             for i in items:
                 c = i.classification
@@ -199,9 +225,9 @@ class Archive:
                     lat=loc.lat if loc else None, lon=loc.lon if loc else None,
                     location_score=loc.score if loc else None, language=fit(c.language, 20),
                     model_version=fit(c.model_version, 100), reason=(c.reason or None) and c.reason[:300],
-                    created_at=datetime.now(timezone.utc),
+                    created_at=now,
                 ))
-            return _insert_ignore(self.engine, ClassificationRow.__table__, rows, ["post_id", "run_id"])
+            return rows
         return self._guard(do)
 
     def write_dead_letters(self, items: Iterable[DeadLetter]) -> int:

@@ -38,7 +38,7 @@ from sinks.archive import Archive
 from sinks.archive.models import DeadLetterRow, PostRow, TicketRow
 from sinks.archive.store import fingerprint
 from sinks.incident_tables import IncidentRow, TicketEventRow
-from sinks.incidents import _insert_ignore, ref_marker, utc
+from sinks.incidents import _insert_ignore, ref_marker, touch_categories, utc
 from sinks.open311.catalog import ServiceCatalog, fill_attributes
 from sinks.open311.client import Open311Client
 from sinks.open311.models import MAX_DESCRIPTION, RequestStatus, TicketRequest
@@ -313,6 +313,8 @@ class DeliveryWorker:
                         if st.status == "closed":
                             values["status"] = "closed"
                             conn.execute(sa.update(I).where(I.c.ticket_id == r.id).values(status="closed", updated_at=now))
+                            touch_categories(conn, [code for (code,) in conn.execute(
+                                sa.select(I.c.category_code).where(I.c.ticket_id == r.id))])
                         conn.execute(sa.update(T).where(T.c.id == r.id).values(**values))
                         self._event(conn, r.id, "status", f"{r.external_status} -> {st.status}"
                                     + (f": {st.status_notes}" if st.status_notes else ""))

@@ -140,3 +140,77 @@ def test_description_is_at_most_4000_chars_and_keeps_link_and_marker():
 
 def test_distance_is_metres():
     assert 100 < distance_m(42.35, -71.06, 42.351, -71.06) < 120
+
+
+# -- the sink keeps its categories' open incidents between batches ------------------------------
+
+@BACKENDS
+def test_two_sinks_taking_turns_see_each_others_incidents(db_url):
+    """Each sink keeps the open incidents in memory; a batch by the other sink moves the
+    category's version on, so the next batch reads the category again instead of opening a twin."""
+    a = Archive(db_url)
+    one, two = sink(a), sink(a)
+    first = one.add(classified(1))
+    second = two.add(classified(2, at=(42.35040, -71.06000), hours=1))
+    third = one.add(classified(3, at=(42.35020, -71.06010), hours=2))
+    assert second.incident_id == third.incident_id == first.incident_id
+    (inc,) = rows(a, IncidentRow)
+    assert inc.report_count == 3
+    (ticket,) = rows(a, TicketRow)
+    assert all(f"https://x.com/someone/status/{n}" in ticket.description for n in (1, 2, 3))
+
+
+@BACKENDS
+def test_an_incident_closed_by_the_311_status_sync_takes_no_more_reports(db_url):
+    from sinks.incidents import touch_categories
+    a = Archive(db_url)
+    s = sink(a)
+    first = s.add(classified(1))
+    with a.engine.begin() as conn:  # what the status sync does when the city closes the ticket
+        conn.execute(sa.update(IncidentRow.__table__).where(IncidentRow.__table__.c.id == first.incident_id)
+                     .values(status="closed"))
+        touch_categories(conn, ["REQPOTHL"])
+    later = s.add(classified(2, at=(42.35010, -71.06000), hours=3))
+    assert later.new_incident and later.incident_id != first.incident_id
+
+
+def test_a_batch_that_fails_leaves_nothing_behind_in_memory(tmp_path, monkeypatch):
+    """A batch rolled back must not leave its incidents in the sink's memory: redelivered, it
+    files the same incident again, in the database this time."""
+    from config.errors import StorageError
+    from sinks import incidents as mod
+    a = Archive(f"sqlite:///{tmp_path}/a.db")
+    s = sink(a)
+    s.add(classified(1))
+    real = mod._Batch._write
+
+    def broken(self):
+        real(self)
+        raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(mod._Batch, "_write", broken)
+    try:
+        s.add(classified(2, "pothole on Elm St", at=(42.36000, -71.07000)))
+        raise AssertionError("the failing write should raise")
+    except StorageError:
+        pass
+    monkeypatch.setattr(mod._Batch, "_write", real)
+    again = s.add(classified(2, "pothole on Elm St", at=(42.36000, -71.07000)))
+    assert again.new_incident and not again.duplicate
+    assert len(rows(a, IncidentRow)) == 2
+
+
+def test_old_incidents_are_dropped_from_memory_but_still_match_when_a_late_post_comes(tmp_path):
+    """Incidents that can no longer match are pruned from memory; a post from an older time
+    (a replay) makes the sink read that time range again, so it still finds its incident."""
+    a = Archive(f"sqlite:///{tmp_path}/a.db")
+    s = sink(a)
+    early = s.add(classified(1, hours=0))
+    # many incidents elsewhere, a week later: the first one falls out of the window and memory
+    for k in range(30):
+        s.write_batch([classified(100 + k * 100 + j, f"pothole {k}/{j}", at=(42.30 + k * 0.003, -71.10 + j * 0.003),
+                                  hours=24 * 7 + k) for j in range(80)])
+    idx = s._cache["REQPOTHL"]
+    assert early.incident_id not in idx.incs  # pruned
+    late = s.add(classified(2, at=(42.35010, -71.06000), hours=1))  # a late post near the first
+    assert late.incident_id == early.incident_id and not late.new_incident
