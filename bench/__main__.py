@@ -41,6 +41,8 @@ def plan(refs_dir: str) -> Plan:
         ("sklearn-ref", "references:bench_sklearn_ref", {"n": 20_000, "model_dir": refs_dir},
          {"n": 2_000, "model_dir": refs_dir, "repeat": 1}),
         ("pipeline", "stages:pipeline_inprocess", {"n": 5_000, "repeat": 2}, {"n": 600, "repeat": 1}),
+        ("pipeline-inproc", "stages:pipeline_inprocess", {"n": 5_000, "repeat": 2, "processes": 0},
+         {"n": 600, "repeat": 1, "processes": 0}),
         ("pipeline-load", "stages:pipeline_inprocess", {"n": 5_000, "speed": 1000, "repeat": 1},
          {"n": 500, "speed": 1000, "repeat": 1}),
         ("pipeline-archive-only", "stages:pipeline_inprocess", {"n": 10_000, "repeat": 2, "incidents": False},
@@ -121,8 +123,8 @@ def targets(by_key: dict[str, dict[str, Any]], ratios: dict[str, Any], all_rows:
     kafka = [r for r in all_rows if r.get("key") == "kafka" and "error" not in r]
     kafka_tp = max((r["items_per_s"] for r in kafka if "offered" not in r["name"]), default=None)
     kafka_p99 = next((r["p99_latency_ms"] for r in kafka if "offered" in r["name"]), None)
-    rss = max((r["peak_rss_mb"] for r in all_rows if r.get("peak_rss_mb") and r.get("key") in
-               {"classifier", "pipeline", "pipeline-load", "kafka"}), default=None)
+    rss = max((r[f] for r in all_rows for f in ("peak_rss_mb", "worker_peak_rss_mb") if r.get(f) and r.get("key") in
+               {"classifier", "pipeline", "pipeline-inproc", "pipeline-load", "kafka"}), default=None)
     rows = [("classifier >= 10,000 posts/s, one process", val("classifier"), lambda v: v >= 10_000),
             ("classifier >= 2x the stock spaCy pipeline", ratios.get("ours / spacy-ref"), lambda v: v >= 2),
             ("in-process pipeline >= 5,000 posts/s", val("pipeline"), lambda v: v >= 5_000),

@@ -12,8 +12,14 @@ from typing import Any
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size in MB (Linux reports KiB)."""
+    """Peak resident memory of this process, in MB."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def peak_child_rss_mb() -> float | None:
+    """Peak resident memory of the largest child process that has ended (worker processes), in MB."""
+    kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(kb / 1024.0, 1) if kb else None
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

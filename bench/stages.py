@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from bench.generate import posts as gen_posts
-from bench.measure import best_and_median, latency_ms, peak_rss_mb
+from bench.measure import best_and_median, latency_ms, peak_child_rss_mb, peak_rss_mb
 
 REPO = Path(__file__).resolve().parent.parent
 STALL_S = 60.0
@@ -46,25 +46,28 @@ def _stream_file(tmp: str, n: int, seed: int = 2026, name: str = "stream.jsonl")
 
 
 def _one_pipeline_run(tmp: str, stream: Path, n: int, run: int, speed: float, kind: str,
-                      incidents: bool) -> dict[str, Any]:
+                      incidents: bool, processes: int | None) -> dict[str, Any]:
     from bench.probes import StampBus, StampSink, latencies
-    from classifiers.base import load_classifier
     from config.settings import load_settings
     from listener.bus.memory import MemoryBus
-    from listener.cli.run_cmd import build_sinks
+    from listener.cli.run_cmd import build_sinks, pipeline_classifier
     from listener.pipeline import Pipeline
     from listener.sources.replay import ReplaySource
     from sinks.archive import Archive
     from sinks.archive_sink import ArchiveSink
 
-    settings = load_settings(database_url=f"sqlite:///{tmp}/bench-{run}.db", classifier={"kind": kind})
+    cls_settings: dict[str, Any] = {"kind": kind}
+    if processes is not None:
+        cls_settings["processes"] = processes
+    settings = load_settings(database_url=f"sqlite:///{tmp}/bench-{run}.db", classifier=cls_settings)
     archive = Archive.from_settings(settings)
-    classifier = load_classifier(settings)
+    classifier = pipeline_classifier(settings)  # the shipped default: classifier.processes workers
     stamp = StampSink()
     sinks = build_sinks(settings, archive) if incidents else [ArchiveSink(archive)]
     bus = StampBus(MemoryBus(max_queue=settings.bus.max_queue))
     pipe = Pipeline([ReplaySource(stream, speed=speed)], bus, classifier, [*sinks, stamp],
-                    dead_letter_writer=archive.write_dead_letters, batch_size=settings.bus.batch_size)
+                    dead_letter_writer=archive.write_dead_letters, batch_size=settings.bus.batch_size,
+                    classify_workers=max(1, settings.classifier.processes), close_classifier=True)
     stalled: list[str] = []
 
     def watchdog() -> None:  # a sink that keeps failing would retry forever: give up after STALL_S
@@ -93,20 +96,23 @@ def _one_pipeline_run(tmp: str, stream: Path, n: int, run: int, speed: float, ki
 
 
 def pipeline_inprocess(n: int, speed: float = 0.0, repeat: int = 2, kind: str | None = None,
-                       incidents: bool = True) -> dict[str, Any]:
-    """Replay file -> classify -> SQLite archive -> incidents/outbox, in one process (threads over
-    the memory bus), each run on a fresh database. Latency: publish to ``raw`` -> every sink
-    done with the post's batch (the ticket decision is the incident sink's)."""
+                       incidents: bool = True, processes: int | None = None) -> dict[str, Any]:
+    """Replay file -> classify -> SQLite archive -> incidents/outbox: the embedded pipeline (threads
+    over the memory bus; the classifier in ``classifier.processes`` worker processes, the shipped
+    default unless ``processes`` is given), each run on a fresh database. Latency: publish to
+    ``raw`` -> every sink done with the post's batch (the ticket decision is the incident sink's)."""
     kind = kind or our_kind()
     with tempfile.TemporaryDirectory() as tmp:
         stream = _stream_file(tmp, n)
-        runs = [_one_pipeline_run(tmp, stream, n, r, speed, kind, incidents) for r in range(repeat)]
+        runs = [_one_pipeline_run(tmp, stream, n, r, speed, kind, incidents, processes) for r in range(repeat)]
     lat = [x for r in runs for x in r["lat"]]
     load = f"{speed:g} posts/s offered" if speed else "--speed max"
     sinks = "SQLite archive + incidents/outbox" if incidents else "SQLite archive only"
-    return {"name": f"in-process pipeline, {load} ({sinks}, {kind})",
+    where = "" if processes is None else (", classify in-process" if processes == 0 else f", {processes} classify processes")
+    return {"name": f"embedded pipeline, {load} ({sinks}, {kind}{where})",
             **best_and_median([r["posts"] / r["elapsed_s"] for r in runs]), **latency_ms(lat),
-            "posts": n, "archived": min(r["archived"] for r in runs), "peak_rss_mb": peak_rss_mb()}
+            "posts": n, "archived": min(r["archived"] for r in runs), "peak_rss_mb": peak_rss_mb(),
+            "worker_peak_rss_mb": peak_child_rss_mb()}
 
 
 def archive_writes(n: int, url: str | None = None, label: str = "SQLite", repeat: int = 2) -> dict[str, Any]:

@@ -22,6 +22,9 @@ class Classifier(ABC):
     def classify_one(self, post: Post) -> Classification:
         return self.classify([post])[0]
 
+    def close(self) -> None:
+        """Release what the classifier holds (worker processes); in-process ones hold nothing."""
+
 
 def load_classifier(settings, kind: str | None = None) -> Classifier:
     """The classifier the settings ask for (``classifier.kind``)."""

@@ -57,6 +57,7 @@ class ClassifierSettings(_Section):
     kind: Literal["spacy", "keyword"] = "spacy"
     model_path: str = ""
     actionable_threshold: float = Field(0.5, ge=0, le=1)
+    processes: int = Field(1, ge=0, le=64, description="worker processes of the embedded pipeline; 0 = in its own process")
 
 
 class GatingSettings(_Section):

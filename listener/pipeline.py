@@ -239,6 +239,9 @@ class SinkStage:
 class Pipeline:
     """Runs sources, ``classify_workers`` classify threads and one sink thread on one bus.
 
+    With a :class:`listener.classify_processes.ProcessClassifier` each classify thread hands its
+    batches to the worker processes, so classification runs beside the sinks, not under their lock.
+
     :meth:`run` returns when every source has ended and everything has drained, or soon after
     :meth:`stop`: sources stop first, and what is already on the bus is still classified and
     written before the stages end.
@@ -246,8 +249,9 @@ class Pipeline:
 
     def __init__(self, sources: Sequence[Source], bus: Bus, classifier: Classifier, sinks: Sequence[Sink], *,
                  dead_letter_writer: Callable[[Sequence[DeadLetter]], object], batch_size: int = 256,
-                 classify_workers: int = 1) -> None:
+                 classify_workers: int = 1, close_classifier: bool = False) -> None:
         self.sources, self.bus, self.classifier, self.sinks = list(sources), bus, classifier, list(sinks)
+        self.close_classifier = close_classifier  # the pipeline owns it (worker processes to stop)
         self.stats = PipelineStats()
         self.batch_size = batch_size
         self.classify_workers = classify_workers
@@ -284,4 +288,6 @@ class Pipeline:
             sink_thread.join(0.2)
         for s in self.sinks:
             s.close()
+        if self.close_classifier:
+            self.classifier.close()
         return self.stats

@@ -170,18 +170,18 @@ def run_replay(settings, spec: SourceSpec, *, run_id: str, speed: float = 0.0, s
     ``handle_sigint`` a first Ctrl-C stops reading and drains (status ``interrupted``), a second
     stops at once.
     """
-    from classifiers.base import load_classifier
-    from listener.cli.run_cmd import build_pipeline
+    from listener.cli.run_cmd import build_pipeline, pipeline_classifier
     from sinks import runs
     from sinks.archive import Archive
     from sinks.tickets import OutboxSink
 
     if run_id == runs.LIVE_RUN:
         raise ConfigError("a replay cannot write into run 'live'", hint="pass another --run-id")
-    classifier = classifier or load_classifier(settings)
     archive = Archive.from_settings(settings)
     source, total = open_source(spec, settings, archive=archive, speed=speed,
                                 kafka_consumer_factory=kafka_consumer_factory)
+    own_classifier = classifier is None
+    classifier = classifier or pipeline_classifier(settings)
     recorded = {"classifier": settings.classifier.model_dump(), "speed": speed,
                 "since": spec.since.isoformat() if spec.since else None,
                 "until": spec.until.isoformat() if spec.until else None,
@@ -189,7 +189,7 @@ def run_replay(settings, spec: SourceSpec, *, run_id: str, speed: float = 0.0, s
     runs.start_run(archive, run_id, source=spec.describe(), classifier_kind=settings.classifier.kind,
                    classifier_version=getattr(classifier, "version", "unknown"), settings=recorded,
                    send_tickets=send_tickets)
-    pipe, _ = build_pipeline(settings, [source], run_id=run_id, classifier=classifier)
+    pipe, _ = build_pipeline(settings, [source], run_id=run_id, classifier=classifier, own_classifier=own_classifier)
     if send_tickets:
         pipe.sinks.append(OutboxSink(archive, auto_threshold=settings.gating.auto_threshold,
                                      review_threshold=settings.gating.review_threshold))

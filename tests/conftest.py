@@ -29,6 +29,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("CIVIC_DATABASE_URL", f"sqlite:///{tmp_path}/archive.db")
     monkeypatch.setenv("CIVIC_VAR_DIR", str(tmp_path / "var"))
+    # classify in the test's own process (a worker process costs seconds to start); the worker
+    # processes have their own tests (tests/listener/test_classify_processes.py)
+    monkeypatch.setenv("CIVIC_CLASSIFIER__PROCESSES", "0")
 
 
 def make_post(text: str, n: int = 1, **kw) -> Post:

@@ -31,7 +31,8 @@ def test_help_lists_every_subcommand_with_a_description():
 
 def test_run_twice_stores_each_post_and_ticket_once(tmp_path):
     db = tmp_path / "archive.db"
-    env = {"CIVIC_DATABASE_URL": f"sqlite:///{db}"}
+    # the shipped default: classification in one worker process (tests elsewhere use 0)
+    env = {"CIVIC_DATABASE_URL": f"sqlite:///{db}", "CIVIC_CLASSIFIER__PROCESSES": "1"}
     first = civic("run", "--speed", "max", env_extra=env)
     assert first.returncode == 0, first.stderr
     assert "Civic Signal run summary" in first.stdout

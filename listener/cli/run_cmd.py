@@ -25,19 +25,35 @@ def build_sinks(settings, archive, *, run_id: str = "live") -> list:
     return sinks
 
 
-def build_pipeline(settings, sources, *, run_id: str = "live", classifier=None):
-    """The embedded pipeline: ``sources`` -> classifier -> archive + ticket outbox (over the settings' bus)."""
+def pipeline_classifier(settings):
+    """The embedded pipeline's classifier: in ``classifier.processes`` worker processes, or in
+    this process when that is 0. The caller closes it (:meth:`~classifiers.base.Classifier.close`)."""
     from classifiers.base import load_classifier
+
+    if settings.classifier.processes > 0:
+        from listener.classify_processes import ProcessClassifier
+        return ProcessClassifier(settings.classifier, settings.classifier.processes)
+    return load_classifier(settings)
+
+
+def build_pipeline(settings, sources, *, run_id: str = "live", classifier=None, own_classifier: bool | None = None):
+    """The embedded pipeline: ``sources`` -> classifier -> archive + ticket outbox (over the settings' bus).
+
+    Without ``classifier`` it makes :func:`pipeline_classifier` and closes it when the run ends
+    (``own_classifier`` says whether a given one is closed too)."""
     from listener.bus import make_bus
     from listener.pipeline import Pipeline
     from sinks.archive import Archive
 
     archive = Archive.from_settings(settings)
-    classifier = classifier or load_classifier(settings)
+    if own_classifier is None:
+        own_classifier = classifier is None
+    classifier = classifier or pipeline_classifier(settings)
     sinks = build_sinks(settings, archive, run_id=run_id)
     bus = make_bus(settings, "memory")
     pipe = Pipeline(sources, bus, classifier, sinks, dead_letter_writer=archive.write_dead_letters,
-                    batch_size=settings.bus.batch_size)
+                    batch_size=settings.bus.batch_size, classify_workers=getattr(classifier, "processes", 1),
+                    close_classifier=own_classifier)
     return pipe, archive
 
 

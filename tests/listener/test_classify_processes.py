@@ -1,0 +1,60 @@
+"""Classification in worker processes: the same results as in-process, and it survives a worker's death."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from config.errors import ClassifierError
+from config.settings import load_settings
+from listener.classify_processes import ProcessClassifier
+from listener.models import Post
+from tests.conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def posts() -> list[Post]:
+    from listener.sources.replay import ReplaySource
+    out = [p for p in ReplaySource(SAMPLE, speed=0) if isinstance(p, Post)]
+    assert len(out) > 300
+    return out
+
+
+@pytest.mark.parametrize("kind", ["spacy", "keyword"])
+def test_worker_processes_give_exactly_the_in_process_results(posts, kind):
+    from classifiers.base import load_classifier
+    settings = load_settings(classifier={"kind": kind})
+    here = load_classifier(settings).classify(posts)
+    pool = ProcessClassifier(settings.classifier, processes=2)
+    try:
+        assert pool.version == load_classifier(settings).version
+        there = [c for i in range(0, len(posts), 50) for c in pool.classify(posts[i:i + 50])]
+    finally:
+        pool.close()
+    assert there == here  # every field, locations and categories included
+    assert any(c.location is not None for c in there) == (kind == "spacy")
+
+
+def test_a_worker_that_dies_is_replaced_and_the_batch_still_classified(posts):
+    settings = load_settings(classifier={"kind": "keyword"})
+    pool = ProcessClassifier(settings.classifier, processes=1)
+    try:
+        before = pool.classify(posts[:20])
+        (pid,) = list(pool._pool._processes)  # the one worker
+        os.kill(pid, signal.SIGKILL)
+        after = pool.classify(posts[:20])
+        assert after == before
+        assert list(pool._pool._processes) != [pid]
+    finally:
+        pool.close()
+    pool.close()  # twice is fine
+    with pytest.raises(ClassifierError):
+        pool.classify(posts[:1])
+
+
+def test_a_model_that_cannot_load_fails_at_start_with_a_clear_error(tmp_path):
+    settings = load_settings(classifier={"kind": "spacy", "model_path": str(tmp_path / "no-such-model")})
+    with pytest.raises(ClassifierError, match="worker process"):
+        ProcessClassifier(settings.classifier, processes=1)
