@@ -38,6 +38,8 @@ from classifiers.trusted import trusted
 from listener.models import Coordinates, Location, LocationKind
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’.][a-z0-9]+)*|[&@/+]")
+#: :data:`_TOKEN_RE` for text as written (capitals): the same tokens, on ASCII text only
+_TOKEN_RE_CASED = re.compile(r"[A-Za-z0-9]+(?:['’.][A-Za-z0-9]+)*|[&@/+]")
 _NUM_RE = re.compile(r"^\d{1,5}[a-z]?$")
 _ZIP_RE = re.compile(r"^02[12]\d\d$")
 _COORD_RE = re.compile(r"(4[12]\.\d{3,})\s*[,;/ ]\s*(-7[01]\.\d{3,})")
@@ -210,12 +212,21 @@ class LocationFinder:
         if "'" in low or "." in low or "’" in low:
             toks = [t.replace("'", "").replace("’", "").replace(".", "") for t in toks]
         matches = self._scan(toks)
-        zips = [t for t in toks if len(t) == 5 and t[:2] == "02" and _ZIP_RE.match(t)]
+        zips = [t for t in toks if len(t) == 5 and t[:2] == "02" and _ZIP_RE.match(t)] if "02" in low else []
         if not matches and not zips:
             return None
-        spans = [m.span() for m in _TOKEN_RE.finditer(low)]
-        for m in matches:
-            m.cap = text[spans[m.start][0]].isupper()
+        if text.isascii():
+            # ASCII: lower() maps A-Z to a-z only, so the same pattern with capitals finds the
+            # same tokens in the text as written; the character offsets are needed only for the
+            # span of the answer (see ``span``)
+            spans = None
+            written = _TOKEN_RE_CASED.findall(text)
+            for m in matches:
+                m.cap = written[m.start][0].isupper()
+        else:
+            spans = [m.span() for m in _TOKEN_RE.finditer(low)]
+            for m in matches:
+                m.cap = text[spans[m.start][0]].isupper()
 
         hood_ctx = None
         foreign = False
@@ -236,7 +247,10 @@ class LocationFinder:
             return None
 
         def span(a: int, b: int) -> str:
-            return text[spans[a][0]:spans[b - 1][1]]
+            sp = spans
+            if sp is None:
+                sp = [m.span() for m in itertools.islice(_TOKEN_RE.finditer(low), b)]
+            return text[sp[a][0]:sp[b - 1][1]]
 
         # 1. address
         for m in matches:
@@ -264,7 +278,7 @@ class LocationFinder:
             if not a or not b:
                 continue
             gap = toks[m1.end:m2.start]
-            if not gap or len(gap) > 4 or not all(t in _GAP_OK for t in gap) or not any(t in _JOINERS for t in gap):
+            if not gap or len(gap) > 4 or not _GAP_OK.issuperset(gap) or _JOINERS.isdisjoint(gap):
                 continue
             strong = bool(m1.e.streets or m2.e.streets)
             r = self.gaz.intersection(a, b, hood_ctx, approx=strong)
@@ -313,11 +327,12 @@ class LocationFinder:
         trie = self._trie
         n = len(toks)
         i = 0
-        while i < n:
-            node = trie.get(toks[i])
-            if node is None:
-                i += 1
+        # only tokens that start some phrase can start a match: find them in one pass
+        for s in [k for k, t in enumerate(toks) if t in trie]:
+            if s < i:
                 continue
+            i = s
+            node = trie[toks[i]]
             j = i + 1
             last = None
             e = node.get(_END)

@@ -19,12 +19,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from config.errors import ConfigError
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "gazetteer" / "gazetteer.json.gz"
 FORMAT_VERSION = 1
 _E5 = 100_000.0
 _GRID = 0.002  # degrees, for the nearest-address grid (about 200 m)
+_CACHE_MAX = 50_000  # answers kept per look-up cache (cleared when full)
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -63,7 +66,7 @@ class Gazetteer:
         self.hood_names: list[str] = [h[0] for h in data["hoods"]]
         self.hood_centroids = {h[0]: (h[1] / _E5, h[2] / _E5) for h in data["hoods"]}
         self._hood_geo = [h[3] for h in data["hoods"]]
-        self._hood_tree = None
+        self._hoods: list | None = None   # (prepared polygon, bounds..., name), built on first use
         self.street_keys: list[str] = [s[0] for s in data["streets"]]
         self.street_display: list[str] = [s[1] for s in data["streets"]]
         self.street_hoods: list[tuple[str, ...]] = [tuple(self.hood_names[i] for i in s[2]) for s in data["streets"]]
@@ -83,7 +86,11 @@ class Gazetteer:
             for p in numbered:
                 grid[(int(p[1] / _GRID), int(p[2] / _GRID))].append((p[1], p[2], si, p[0]))
         self._grid = dict(grid)
+        self._near: dict[tuple[int, int], tuple | None] = {}  # 3 x 3 cell blocks as arrays, built on use
         self._street_cache: dict = {}
+        self._near_cache: dict = {}
+        self._inter_cache: dict = {}
+        self._thin_arrays: dict[int, tuple] = {}
         self._hood_split: dict[int, dict[str, tuple[list[int], list[tuple]]]] = {}
         self._inter: dict[tuple[int, int], list[tuple[float, float, str, int]]] = defaultdict(list)
         for a, b, la, lo, h, n in data["intersections"]:
@@ -113,22 +120,29 @@ class Gazetteer:
 
     # -- neighbourhoods --------------------------------------------------------------------
     def hood_at(self, lat: float, lon: float) -> str | None:
-        """The Boston neighbourhood containing the point, or None outside Boston."""
-        if self._hood_tree is None:
-            import shapely
-            from shapely.geometry import shape
-            geoms = [shape({"type": "MultiPolygon" if _depth(g) == 4 else "Polygon", "coordinates": g})
-                     for g in self._hood_geo]
-            for g in geoms:
-                shapely.prepare(g)
-            self._hood_geoms = geoms
-            self._hood_tree = shapely.STRtree(geoms)
-        from shapely.geometry import Point
-        p = Point(lon, lat)
-        for i in sorted(self._hood_tree.query(p)):
-            if self._hood_geoms[i].contains(p):
-                return self.hood_names[i]
+        """The Boston neighbourhood containing the point, or None outside Boston (the first
+        neighbourhood, in gazetteer order, whose polygon contains it)."""
+        hoods = self._hoods
+        if hoods is None:
+            hoods = self._prepare_hoods()
+        contains_xy = self._contains_xy
+        for geom, x0, y0, x1, y1, name in hoods:
+            # a point outside a polygon's bounding box is not in it: two comparisons instead of GEOS
+            if x0 <= lon <= x1 and y0 <= lat <= y1 and contains_xy(geom, lon, lat):
+                return name
         return None
+
+    def _prepare_hoods(self) -> list:
+        import shapely
+        from shapely.geometry import shape
+        geoms = [shape({"type": "MultiPolygon" if _depth(g) == 4 else "Polygon", "coordinates": g})
+                 for g in self._hood_geo]
+        for g in geoms:
+            shapely.prepare(g)
+        self._hood_geoms = geoms
+        self._contains_xy = shapely.contains_xy
+        self._hoods = [(g, *map(float, shapely.bounds(g)), name) for g, name in zip(geoms, self.hood_names)]
+        return self._hoods
 
     # -- streets ---------------------------------------------------------------------------
     def has_points(self, si: int) -> bool:
@@ -176,8 +190,16 @@ class Gazetteer:
             return None
         hit, pts = cached
         if near is not None:
-            p = min(pts, key=lambda p: (p[1] - near[0]) ** 2 + ((p[2] - near[1]) * 0.74) ** 2)
-            return Hit(p[1], p[2], p[3], 0.6, hit.address)
+            # near is a place of the gazetteer: few distinct keys, each answer kept
+            nkey = (si, hood, near)
+            got = self._near_cache.get(nkey)
+            if got is None:
+                p = min(pts, key=lambda p: (p[1] - near[0]) ** 2 + ((p[2] - near[1]) * 0.74) ** 2)
+                got = Hit(p[1], p[2], p[3], 0.6, hit.address)
+                if len(self._near_cache) >= _CACHE_MAX:
+                    self._near_cache.clear()
+                self._near_cache[nkey] = got
+            return got
         return hit
 
     def _street_mid(self, si: int, hood: str | None):
@@ -200,7 +222,18 @@ class Gazetteer:
 
     def intersection(self, a_cands, b_cands, hood: str | None = None, approx: bool = True) -> tuple[Hit, int, int] | None:
         """Where a street of ``a_cands`` meets one of ``b_cands``: from the Open311 intersection
-        records, else (``approx``) the closest pair of points of the two streets if under 120 m."""
+        records, else (``approx``) the closest pair of points of the two streets if under 120 m.
+        The answer for each distinct question is kept (a pure function of the gazetteer)."""
+        key = (tuple(a_cands), tuple(b_cands), hood, approx)
+        got = self._inter_cache.get(key, _MISSING)
+        if got is _MISSING:
+            got = self._intersection(a_cands, b_cands, hood, approx)
+            if len(self._inter_cache) >= _CACHE_MAX:
+                self._inter_cache.clear()
+            self._inter_cache[key] = got
+        return got
+
+    def _intersection(self, a_cands, b_cands, hood: str | None, approx: bool) -> tuple[Hit, int, int] | None:
         found = []
         for a in a_cands:
             for b in b_cands:
@@ -220,32 +253,76 @@ class Gazetteer:
                 pa, pb = self._pts.get(a), self._pts.get(b)
                 if not pa or not pb or a == b:
                     continue
-                pa, pb = _thin(pa), _thin(pb)
-                for p in pa:
-                    for q in pb:
-                        d = (p[1] - q[1]) ** 2 + ((p[2] - q[2]) * 0.74) ** 2
-                        if best is None or d < best[0]:
-                            best = (d, p, q, a, b)
+                d, p, q = self._closest(a, b)
+                if best is None or d < best[0]:
+                    best = (d, p, q, a, b)
         if best is None or math.sqrt(best[0]) * 111_000 > 120:
             return None
         _, p, q, a, b = best
         disp = f"{self.street_display[a]} & {self.street_display[b]}"
         return Hit((p[1] + q[1]) / 2, (p[2] + q[2]) / 2, p[3], 0.65, disp), a, b
 
-    def nearest_address(self, lat: float, lon: float, max_m: float = 150.0) -> str | None:
-        """The closest known address point to the coordinates, as "25 Sheridan St"."""
-        ci, cj = int(lat / _GRID), int(lon / _GRID)
+    def _thinned(self, si: int) -> tuple[list, np.ndarray, np.ndarray]:
+        t = self._thin_arrays.get(si)
+        if t is None:
+            pts = _thin(self._pts[si])
+            t = self._thin_arrays[si] = (pts, np.array([p[1] for p in pts]), np.array([p[2] for p in pts]))
+        return t
+
+    def _closest(self, a: int, b: int) -> tuple[float, tuple, tuple]:
+        """The closest pair of (thinned) points of streets ``a`` and ``b``, with its squared
+        distance: the first such pair in the order of a loop over ``a``'s points then ``b``'s."""
+        pa, la, oa = self._thinned(a)
+        pb, lb, ob = self._thinned(b)
+        d = ((la[:, None] - lb[None, :]) ** 2 + ((oa[:, None] - ob[None, :]) * 0.74) ** 2).ravel()
+        k = int(d.argmin())
+        # as in nearest_address: near-ties are scored again the Python way, in loop order
         best = None
-        for di in (-1, 0, 1):
-            for dj in (-1, 0, 1):
-                for p in self._grid.get((ci + di, cj + dj), ()):
-                    d = (p[0] - lat) ** 2 + ((p[1] - lon) * 0.74) ** 2
-                    if best is None or d < best[0]:
-                        best = (d, p)
-        if best is None or math.sqrt(best[0]) * 111_000 > max_m:
+        nb = len(pb)
+        for i in np.flatnonzero(d <= d[k] * (1 + 1e-12) + 1e-300).tolist():
+            p, q = pa[i // nb], pb[i % nb]
+            dd = (p[1] - q[1]) ** 2 + ((p[2] - q[2]) * 0.74) ** 2
+            if best is None or dd < best[0]:
+                best = (dd, p, q)
+        return best
+
+    def nearest_address(self, lat: float, lon: float, max_m: float = 150.0) -> str | None:
+        """The closest known address point to the coordinates, as "25 Sheridan St" (among the
+        points of the 3 x 3 grid cells around it; the first one, in cell order, on a tie)."""
+        ci, cj = int(lat / _GRID), int(lon / _GRID)
+        block = self._near.get((ci, cj), _MISSING)
+        if block is _MISSING:
+            block = self._near[(ci, cj)] = self._block(ci, cj)
+        if block is None:
+            return None
+        lats, lons, pts = block
+        d = (lats - lat) ** 2 + ((lons - lon) * 0.74) ** 2
+        k = int(d.argmin())
+        # numpy squares by multiplying, Python's ``** 2`` calls pow(): they may differ in the last
+        # bit, so every point within a hair of the minimum is scored again the Python way, in
+        # order, and the first strict minimum wins (exactly what a loop over the points gave)
+        close = np.flatnonzero(d <= d[k] * (1 + 1e-12) + 1e-300).tolist()
+        best = None
+        for i in close:
+            p = pts[i]
+            dd = (p[0] - lat) ** 2 + ((p[1] - lon) * 0.74) ** 2
+            if best is None or dd < best[0]:
+                best = (dd, p)
+        if math.sqrt(best[0]) * 111_000 > max_m:
             return None
         _, (_, _, si, num) = best
         return f"{num} {self.street_display[si]}"
+
+    def _block(self, ci: int, cj: int) -> tuple | None:
+        pts = [p for di in (-1, 0, 1) for dj in (-1, 0, 1) for p in self._grid.get((ci + di, cj + dj), ())]
+        if not pts:
+            return None
+        if len(self._near) > 100_000:
+            self._near.clear()
+        return np.array([p[0] for p in pts]), np.array([p[1] for p in pts]), pts
+
+
+_MISSING = object()
 
 
 def _address_in(nums: list[int], pts: list[tuple], num: int, street: str) -> Hit | None:
