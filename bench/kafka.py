@@ -48,7 +48,7 @@ def classify_role(overrides: dict[str, Any], stop_evt, out) -> None:
     clf = TimedClassifier(load_classifier(settings))
     run_classify(settings, _bridge(stop_evt), classifier=clf)
     out.put({"role": "classify", "count": clf.count, "first": clf.first, "last": clf.last, "busy_s": clf.busy_s,
-             "rss": peak_rss_mb()})
+             "cpu_s": clf.cpu_last - clf.cpu_first, "rss": peak_rss_mb()})
 
 
 def sink_role(overrides: dict[str, Any], expect: int, incidents: bool, stop_evt, done_evt, progress, out) -> None:
@@ -70,7 +70,8 @@ def sink_role(overrides: dict[str, Any], expect: int, incidents: bool, stop_evt,
     threading.Thread(target=report, daemon=True).start()
     sinks = [*(build_sinks(settings, archive) if incidents else [ArchiveSink(archive)]), stamp]
     run_sink(settings, _bridge(stop_evt), sinks=sinks, archive=archive)
-    out.put({"role": "sink", "decided": stamp.decided, "rss": peak_rss_mb()})
+    out.put({"role": "sink", "decided": stamp.decided, "rss": peak_rss_mb(),
+             "cpu_s": (stamp.cpu_last or 0.0) - (stamp.cpu_first or 0.0)})
 
 
 def listen_role(overrides: dict[str, Any], path: str, speed: float, out) -> None:
@@ -81,11 +82,12 @@ def listen_role(overrides: dict[str, Any], path: str, speed: float, out) -> None
 
     settings = _settings(overrides)
     bus = StampBus(KafkaBus(settings.kafka))
-    t0 = time.time()
+    t0, cpu0 = time.time(), time.process_time()
     run_listen(settings, [ReplaySource(path, speed=speed)], threading.Event(), bus=bus)
     t1 = time.time()
     bus.close()
-    out.put({"role": "listen", "published": bus.published, "t0": t0, "t1": t1, "rss": peak_rss_mb()})
+    out.put({"role": "listen", "published": bus.published, "t0": t0, "t1": t1, "rss": peak_rss_mb(),
+             "cpu_s": time.process_time() - cpu0})
 
 
 def _overrides(bootstrap: str, slug: str, tmp: str, kind: str) -> dict[str, Any]:
@@ -169,6 +171,11 @@ def _scenario(bootstrap: str, tmp: str, stream: Path, n: int, *, workers: int, s
             "listen_per_s": round(n / (by["listen"]["t1"] - by["listen"]["t0"]), 1),
             "classify_per_s": round(cls_rate, 1),
             "classify_busy_share": round(sum(r["busy_s"] for r in cls) / max(1e-9, sum(r["last"] - r["first"] for r in cls)), 2),
+            # CPU each role spent per post, all its threads (kafka-python's included), between its
+            # first and last batch: what the path costs, whatever else shares the machine
+            "cpu_us_per_post": {"listen": round(by["listen"]["cpu_s"] / n * 1e6),
+                                "classify": round(sum(r["cpu_s"] for r in cls) / n * 1e6),
+                                "sink": round(by["sink"]["cpu_s"] / n * 1e6)},
             "peak_rss_mb": max(r["rss"] for r in results),
             "rss_by_role_mb": {**{role: r["rss"] for role, r in by.items()},
                                **{f"classify-{i}": r["rss"] for i, r in enumerate(cls)}}}

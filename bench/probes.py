@@ -57,10 +57,17 @@ class StampSink(Sink):
     def __init__(self, expect: int | None = None) -> None:
         self.decided: dict[str, float] = {}
         self.expect = expect
+        self.cpu_first: float | None = None
+        self.cpu_last: float | None = None
+        self.batches = 0
         self.done = threading.Event()
 
     def write_batch(self, items: Sequence[ClassifiedPost]) -> None:
         now = time.time()
+        cpu = time.process_time()  # the whole process (every thread) from first to last batch
+        self.cpu_first = cpu if self.cpu_first is None else self.cpu_first
+        self.cpu_last = cpu
+        self.batches += 1
         for i in items:
             self.decided.setdefault(i.post.id, now)
         if self.expect is not None and len(self.decided) >= self.expect:
@@ -75,11 +82,14 @@ class TimedClassifier(Classifier):
         self.first: float | None = None
         self.last: float | None = None
         self.busy_s = 0.0
+        self.cpu_first = self.cpu_last = 0.0  # process CPU seconds at the first / after the last batch
 
     def classify(self, posts: Sequence[Post]) -> list[Classification]:
-        t0 = time.time()
+        t0, cpu = time.time(), time.process_time()
         out = self.inner.classify(posts)
         t1 = time.time()
+        self.cpu_first = cpu if self.first is None else self.cpu_first
+        self.cpu_last = time.process_time()
         self.first = t0 if self.first is None else self.first
         self.last, self.count = t1, self.count + len(posts)
         self.busy_s += t1 - t0

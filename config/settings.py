@@ -40,7 +40,7 @@ class _Section(BaseModel):
 class BusSettings(_Section):
     kind: Literal["memory", "kafka"] = "memory"
     max_queue: int = Field(10000, ge=1)
-    batch_size: int = Field(256, ge=1)
+    batch_size: int = Field(1000, ge=1)
 
 
 class ReplaySettings(_Section):
@@ -131,6 +131,7 @@ class KafkaSettings(_Section):
     request_timeout_ms: int = Field(30000, ge=1000)
     delivery_timeout_ms: int = Field(120000, ge=1000)
     linger_ms: int = Field(25, ge=0)
+    batch_items: int = Field(100, ge=1, le=10_000, description="items per Kafka record (batch envelope); 1 = a record per post")
     compression_type: Literal["", "gzip"] = ""
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
 

@@ -5,11 +5,15 @@ What callers may rely on:
 - Logical topics (``raw``, ``classified``, ``dead_letter``, ``tickets``) map to the topic names
   in :class:`config.settings.KafkaSettings`; with ``create_topics`` they are created (partitions,
   replication factor) when the bus opens, and an existing topic is left as it is.
-- :meth:`KafkaBus.publish` sends a versioned JSON envelope (:mod:`listener.bus.envelope`) keyed by
-  the post id, so one post stays on one partition. The producer uses ``acks=all``, retries until
-  ``delivery_timeout_ms`` and is idempotent. While brokers are away it buffers and retries; a
-  message that still could not be delivered makes the next :meth:`KafkaBus.flush` raise
-  :class:`BusError`.
+- :meth:`KafkaBus.publish` sends a versioned JSON envelope (:mod:`listener.bus.envelope`). With
+  ``kafka.batch_items`` > 1 items of a topic are gathered into one batch envelope, sent when it
+  holds ``batch_items`` items, when its first item is ``linger_ms`` old, or on
+  :meth:`KafkaBus.flush` (so at every commit); one over :data:`MAX_BATCH_BYTES` goes in halves.
+  A batch holds the items of one partition (the one each item's key hashes to), so one post
+  still stays on one partition; the record is keyed by its first item's key. With ``batch_items = 1`` every item is its own record keyed by the post id. The producer
+  uses ``acks=all``, retries until ``delivery_timeout_ms`` and is idempotent. While brokers are
+  away it buffers and retries; a message that still could not be delivered makes the next
+  :meth:`KafkaBus.flush` raise :class:`BusError`.
 - A consumer belongs to the consumer group ``<group_prefix>.<group>`` and never commits on its
   own. :meth:`KafkaTopicConsumer.commit` first flushes the producer (what the stage produced from
   the batch is on the brokers) and then commits the offsets polled so far: at-least-once. If
@@ -17,8 +21,8 @@ What callers may rely on:
   :class:`BusError`.
 - A record that is not a valid envelope of the topic's type never reaches the stage: it goes to
   the dead-letter topic as a :class:`DeadLetter` naming the error and its origin
-  (``topic/partition@offset``). On the dead-letter topic itself it is handed to the stage as
-  such a dead letter.
+  (``topic/partition@offset``, ``#index`` for one item of a batch: the other items go on). On
+  the dead-letter topic itself it is handed to the stage as such a dead letter.
 - Topics never ``end``: a Kafka stage runs until its stop event is set.
 """
 
@@ -26,12 +30,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from config.errors import BusError, ParseError
 from listener.bus.base import CLASSIFIED, DEAD_LETTER, RAW, TICKETS, TOPICS, Bus, Consumer, Message
-from listener.bus.envelope import decode, encode
+from listener.bus.envelope import decode_items, encode, encode_batch
 from listener.models import ClassifiedPost, DeadLetter, Post, Ticket
 
 log = logging.getLogger("civic_signal.bus.kafka")
@@ -39,6 +44,8 @@ log = logging.getLogger("civic_signal.bus.kafka")
 #: What each logical topic carries.
 TOPIC_MODELS = {RAW: Post, CLASSIFIED: ClassifiedPost, DEAD_LETTER: DeadLetter, TICKETS: Ticket}
 _TOPIC_ALREADY_EXISTS = 36
+#: A batch envelope is sent once it reaches this size (the brokers' default limit is 1 MB).
+MAX_BATCH_BYTES = 512 * 1024
 
 
 def client_config(settings: Any) -> dict[str, Any]:
@@ -87,6 +94,14 @@ class KafkaBus(Bus):
         self._lock = threading.Lock()
         self._failed: list[str] = []
         self.published = 0
+        self.batch_items = max(1, getattr(settings, "batch_items", 1))
+        #: (topic name, partition) -> (items waiting to be sent as one batch, when the first one came)
+        self._pending: dict[tuple[str, int | None], tuple[list[tuple[str | None, Any]], float]] = {}
+        self._partitions: dict[str, int] = {}  # topic name -> its number of partitions
+        self._pending_lock = threading.Lock()
+        self._linger_s = max(settings.linger_ms, 1) / 1000
+        self._lingering: threading.Thread | None = None
+        self._closed = threading.Event()
         if settings.create_topics if create_topics is None else create_topics:
             self.ensure_topics()
 
@@ -151,15 +166,88 @@ class KafkaBus(Bus):
         return failed
 
     def publish(self, topic: str, key: str | None, value: Any) -> None:
-        from kafka.errors import KafkaError
         name = self.topic(topic)
-        data = encode(value)
+        if self.batch_items == 1:
+            self._send(name, key, encode(value), 1)
+            self.published += 1
+            return
+        slot = (name, self._partition(name, key))
+        ready = None
+        with self._pending_lock:
+            items, since = self._pending.get(slot) or ([], time.monotonic())
+            items.append((key, value))
+            if len(items) >= self.batch_items:
+                self._pending.pop(slot, None)
+                ready = items
+            else:
+                self._pending[slot] = (items, since)
+            self.published += 1
+        if ready is not None:
+            self._send_batch(slot, ready)
+        elif self._lingering is None:
+            self._start_lingering()
+
+    def _partition(self, name: str, key: str | None) -> int | None:
+        """The partition the producer would pick for ``key`` alone (murmur2, as Kafka's default
+        partitioner): a batch holds the items of one partition, so one post stays on one partition."""
+        if key is None:
+            return None
+        from kafka.partitioner.default import murmur2
+        n = self._partitions.get(name)
+        if n is None:
+            try:
+                n = len(self.producer.partitions_for(name) or ()) or None
+            except Exception as exc:  # noqa: BLE001 - metadata unavailable: any partition will do
+                log.warning("no partition count for %s yet (%s); batching without partitions", name, exc)
+                return None
+            if n is None:
+                return None
+            self._partitions[name] = n
+        return (murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % n
+
+    def _send_batch(self, slot: tuple[str, int | None], items: list[tuple[str | None, Any]]) -> None:
+        data = encode_batch(items)
+        if len(data) > MAX_BATCH_BYTES and len(items) > 1:  # big posts: send it in halves
+            mid = len(items) // 2
+            self._send_batch(slot, items[:mid])
+            self._send_batch(slot, items[mid:])
+            return
+        self._send(slot[0], items[0][0], data, len(items), partition=slot[1])
+
+    def _send(self, name: str, key: str | None, data: bytes, n: int, partition: int | None = None) -> None:
+        from kafka.errors import KafkaError
         try:
-            future = self.producer.send(name, value=data, key=key.encode("utf-8") if key is not None else None)
+            future = self.producer.send(name, value=data, key=key.encode("utf-8") if key is not None else None,
+                                        partition=partition)
         except KafkaError as exc:  # e.g. no metadata or a full buffer for max_block_ms
             raise _kafka_error(f"cannot publish to {name}", exc, self.settings) from None
-        future.add_errback(self._on_failure(name, key))
-        self.published += 1
+        future.add_errback(self._on_failure(name, key if n == 1 else f"{key} and {n - 1} more"))
+
+    def _send_pending(self, older_than_s: float | None = None) -> None:
+        """Send the gathered batches (only those whose first item is older than ``older_than_s``)."""
+        now = time.monotonic()
+        with self._pending_lock:
+            slots = [slot for slot, (_, since) in self._pending.items()
+                     if older_than_s is None or now - since >= older_than_s]
+            ready = [(slot, self._pending.pop(slot)[0]) for slot in slots]
+        for slot, items in ready:
+            self._send_batch(slot, items)
+
+    def _start_lingering(self) -> None:
+        with self._pending_lock:
+            if self._lingering is not None:
+                return
+            self._lingering = threading.Thread(target=self._linger, name="kafka-batches", daemon=True)
+            self._lingering.start()
+
+    def _linger(self) -> None:
+        """Send each batch at the latest ``linger_ms`` after its first item (a quiet source's
+        post does not wait for the next one)."""
+        while not self._closed.wait(self._linger_s / 2):
+            try:
+                self._send_pending(older_than_s=self._linger_s)
+            except BusError as exc:  # the next flush (at the commit) tries again and raises
+                log.warning("%s", exc)
 
     def publish_raw(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         """Send bytes as they are (no envelope): for tools and tests that need a broken message."""
@@ -167,6 +255,7 @@ class KafkaBus(Bus):
 
     def flush(self, timeout_s: float | None = None) -> None:
         """Wait until everything published so far is on the brokers; :class:`BusError` if some is not."""
+        self._send_pending()
         if self._producer is None:
             return
         from kafka.errors import KafkaError
@@ -232,12 +321,14 @@ class KafkaBus(Bus):
 
     def close(self) -> None:
         """Flush (best effort) and close the producer."""
-        if self._producer is not None:
+        self._closed.set()
+        if self._producer is not None or self._pending:
             try:
                 self.flush(timeout_s=self.settings.delivery_timeout_ms / 1000)
             except BusError as exc:
                 log.error("closing the producer with undelivered messages: %s", exc)
-            self._producer.close()
+            if self._producer is not None:
+                self._producer.close()
             self._producer = None
 
 
@@ -265,16 +356,19 @@ class KafkaTopicConsumer(Consumer):
         except KafkaError as exc:
             raise _kafka_error(f"cannot start a consumer of {bus.topic(topic)}", exc, s) from None
 
-    def _poison(self, record: Any, origin: str, exc: ParseError) -> DeadLetter:
-        payload = record.value.decode("utf-8", "replace") if isinstance(record.value, bytes) else ""
-        key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else None
+    def _poison(self, record: Any, origin: str, key: str | None, exc: ParseError) -> DeadLetter:
+        raw = exc.raw if isinstance(exc.raw, (bytes, str)) else record.value  # one item of a batch, or the record
+        payload = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else (raw or "")
         return DeadLetter(stage=f"bus:{self.topic}", reason=f"cannot decode: {exc.message}"[:1000],
                           payload=payload[:100_000], origin=origin, post_id=key)
 
     def poll(self, max_records: int = 256, timeout_s: float = 0.5) -> list[Message]:
+        """Up to about ``max_records`` items (records are asked for by ``max_records`` divided by
+        the batch size, so a poll of batch envelopes stays near ``max_records`` items)."""
         from kafka.errors import KafkaError
+        records_wanted = max(1, max_records // self.bus.batch_items)
         try:
-            batches = self._c.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+            batches = self._c.poll(timeout_ms=int(timeout_s * 1000), max_records=records_wanted)
         except KafkaError as exc:
             log.warning("poll of %s failed (will poll again): %s", self.bus.topic(self.topic), exc)
             return []
@@ -287,19 +381,26 @@ class KafkaTopicConsumer(Consumer):
                 key = r.key.decode("utf-8", "replace") if isinstance(r.key, bytes) else None
                 ts = r.timestamp / 1000 if r.timestamp and r.timestamp > 0 else None
                 try:
-                    value = decode(r.value, self.model)  # the origin travels in the dead letter
+                    items = decode_items(r.value, self.model, where=origin)  # the origin travels in dead letters
                 except ParseError as exc:
-                    dead = self._poison(r, origin, exc)
-                    log.warning("poison message %s: %s", origin, exc.message)
-                    self.poisoned += 1
-                    if self.topic == DEAD_LETTER:
-                        out.append(Message(topic=self.topic, key=key, value=dead, origin=origin))
-                    else:
-                        self.bus.publish(DEAD_LETTER, key, dead)
-                    continue
-                out.append(Message(topic=self.topic, key=key, value=value, origin=origin,
-                                   **({"ts": ts} if ts else {})))
+                    items = [(None, exc)]
+                single = len(items) == 1 and items[0][0] is None
+                for n, (item_key, value) in enumerate(items):
+                    at, k = (origin, key) if single else (f"{origin}#{n}", item_key)
+                    if isinstance(value, ParseError):
+                        self._dead(out, r, at, k, value)
+                        continue
+                    out.append(Message(topic=self.topic, key=k, value=value, origin=at, **({"ts": ts} if ts else {})))
         return out
+
+    def _dead(self, out: list[Message], record: Any, origin: str, key: str | None, exc: ParseError) -> None:
+        dead = self._poison(record, origin, key, exc)
+        log.warning("poison message %s: %s", origin, exc.message)
+        self.poisoned += 1
+        if self.topic == DEAD_LETTER:
+            out.append(Message(topic=self.topic, key=key, value=dead, origin=origin))
+        else:
+            self.bus.publish(DEAD_LETTER, key, dead)
 
     def commit(self) -> None:
         """Flush the producer, then commit every offset polled so far. Rewinds and raises on failure."""

@@ -124,28 +124,37 @@ class KafkaRangeSource(Source):
     def count(self) -> int:
         return sum(r.size for r in self.plan())
 
-    def _decode(self, rec: Any) -> Post | DeadLetter | None:
-        """A record's post: a bus envelope (``post``, or the post inside ``classified``) or any raw shape."""
+    def _decode(self, rec: Any) -> list[Post | DeadLetter]:
+        """A record's posts: from a bus envelope (``post``, or the post inside ``classified``; a
+        batch envelope holds many, and a bad item costs only itself) or any raw shape."""
         origin = f"{self.topic}/{rec.partition}/{rec.offset}"
         value = rec.value
         try:
             if value is None:
                 raise ParseError("empty record (tombstone)")
             obj = decode_json(value)
-            if isinstance(obj, dict) and {"v", "type", "data"} <= obj.keys():
-                from listener.bus.envelope import decode
+            if isinstance(obj, dict) and {"v", "type"} <= obj.keys() and ("data" in obj or "items" in obj):
+                from listener.bus.envelope import decode_items
                 from listener.models import ClassifiedPost
-                item = decode(value)
-                if isinstance(item, ClassifiedPost):
-                    return item.post
-                if not isinstance(item, Post):
-                    raise ParseError(f"a {type(item).__name__} envelope carries no post")
-                return item
-            return parse_any(obj)
+                out: list[Post | DeadLetter] = []
+                for n, (_key, item) in enumerate(decode_items(value, where=origin)):
+                    if isinstance(item, ClassifiedPost):
+                        item = item.post
+                    elif not isinstance(item, (Post, ParseError)):
+                        item = ParseError(f"a {type(item).__name__} envelope carries no post", where=origin)
+                    if isinstance(item, ParseError):
+                        self.health.saw_error(item.message)
+                        raw = item.raw if isinstance(item.raw, (bytes, str)) else value
+                        payload = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+                        item = DeadLetter(stage="source", reason=item.message[:1000], payload=payload[:100_000],
+                                          origin=origin if "items" not in obj else f"{origin}#{n}")
+                    out.append(item)
+                return out
+            return [parse_any(obj)]
         except ParseError as exc:
             self.health.saw_error(f"{origin}: {exc.message}")
             payload = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-            return DeadLetter(stage="source", reason=exc.message[:1000], payload=payload[:100_000], origin=origin)
+            return [DeadLetter(stage="source", reason=exc.message[:1000], payload=payload[:100_000], origin=origin)]
 
     def __iter__(self) -> Iterator[Post | DeadLetter]:
         plan = [r for r in self.plan() if r.size]
@@ -177,10 +186,9 @@ class KafkaRangeSource(Source):
                     for rec in records:
                         if rec.offset >= r.end:
                             break
-                        item = self._decode(rec)
-                        if isinstance(item, Post):
-                            self.health.saw_post()
-                        if item is not None:
+                        for item in self._decode(rec):
+                            if isinstance(item, Post):
+                                self.health.saw_post()
                             yield item
                     if records and (records[-1].offset >= r.end - 1):
                         done.add(tp.partition)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from config.errors import ParseError
-from listener.bus.envelope import VERSION, decode, encode
+from listener.bus.envelope import VERSION, decode, decode_items, encode, encode_batch
 from listener.models import (Category, Classification, ClassifiedPost, Coordinates, DeadLetter, Location,
                              LocationKind, Post, Ticket, TicketStatus)
 from tests.conftest import make_post
@@ -31,7 +31,7 @@ def test_every_core_type_survives_the_round_trip(value):
 
 def test_the_envelope_is_versioned_json_naming_its_type():
     obj = orjson.loads(encode(POST))
-    assert obj["v"] == VERSION == 1 and obj["type"] == "post" and obj["data"]["id"] == "test:7"
+    assert obj["v"] == 1 and VERSION == 2 and obj["type"] == "post" and obj["data"]["id"] == "test:7"
 
 
 @pytest.mark.parametrize("raw, words", [
@@ -41,7 +41,9 @@ def test_the_envelope_is_versioned_json_naming_its_type():
     (b"\xff\xfe\x00", "not JSON"),
     (b"[1, 2]", "not an envelope"),
     (b'{"data": {}}', "not an envelope"),
-    (b'{"v": 2, "type": "post", "data": {}}', "version 2 is not supported"),
+    (b'{"v": 3, "type": "post", "data": {}}', "version 3 is not supported"),
+    (b'{"v": 2, "type": "post", "data": {}}', "version 2 needs an 'items' list"),
+    (b'{"v": 1, "type": "post", "items": []}', "version 1 needs 'data'"),
     (b'{"v": "1", "type": "post", "data": {}}', "version '1'"),
     (b'{"v": true, "type": "post", "data": {}}', "version True"),
     (b'{"v": 1, "type": "tweet", "data": {}}', "unknown envelope type 'tweet'"),
@@ -80,3 +82,33 @@ def test_decoding_arbitrary_bytes_never_raises_anything_but_parse_error(raw):
 def test_any_post_text_round_trips(text, author):
     post = make_post(text, author=author)
     assert decode(encode(post), Post) == post
+
+
+# -- version 2: a batch of items in one record --------------------------------------------------
+
+def test_a_batch_envelope_carries_many_items_each_with_its_key():
+    other = make_post("Streetlight out on Centre St", n=8)
+    raw = encode_batch([(POST.id, POST), (other.id, other)])
+    assert orjson.loads(raw)["v"] == 2
+    assert decode_items(raw, Post) == [(POST.id, POST), (other.id, other)]
+    assert decode_items(encode(POST), Post) == [(None, POST)]  # version 1 reads as one item
+    with pytest.raises(ParseError, match="batch envelope"):
+        decode(raw)
+
+
+def test_one_bad_item_of_a_batch_costs_only_itself():
+    good = orjson.loads(encode_batch([(POST.id, POST)]))["items"][0]
+    raw = orjson.dumps({"v": 2, "type": "post", "items": [good, {"key": "x:9", "data": {"id": "x:9"}}, "junk", good]})
+    out = decode_items(raw, Post, where="t.raw/0@5")
+    assert [k for k, _ in out] == [POST.id, "x:9", None, POST.id]
+    assert out[0][1] == POST and out[3][1] == POST
+    assert isinstance(out[1][1], ParseError) and "t.raw/0@5#1" in str(out[1][1]) and "invalid post" in str(out[1][1])
+    assert b'"x:9"' in out[1][1].raw  # the dead letter keeps the item, not the whole batch
+    assert isinstance(out[2][1], ParseError) and "t.raw/0@5#2" in str(out[2][1])
+
+
+def test_a_batch_holds_one_type():
+    with pytest.raises(TypeError):
+        encode_batch([(POST.id, POST), (None, TICKET)])
+    with pytest.raises(ValueError):
+        encode_batch([])
