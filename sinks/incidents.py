@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from config.errors import StorageError
 from listener.models import ClassifiedPost, TicketStatus
 from sinks.archive import Archive
+from sinks.archive.store import insert_rows
 from sinks.archive.models import TicketRow
 from sinks.base import Sink
 from sinks.incident_tables import IncidentLockRow, IncidentReportRow, IncidentRow, TicketEventRow
@@ -476,7 +477,7 @@ class _Batch:
             if rep["url"] and rep["incident_id"] in idx.links:
                 idx.add_link(rep["incident_id"], rep["reported_at"], rep["url"])
         if self.new_ids:
-            conn.execute(sa.insert(I), [self.incs[i] for i in self.new_ids])
+            insert_rows(conn, I, [self.incs[i] for i in self.new_ids])
         if self.dirty:
             conn.execute(sa.update(I).where(I.c.id == sa.bindparam("b_id")).values(
                 report_count=sa.bindparam("b_count"), confidence=sa.bindparam("b_conf"),
@@ -486,7 +487,7 @@ class _Batch:
                       b_last=d["last_seen_at"], b_tid=d["ticket_id"], b_now=now)
                  for d in (self.incs[i] for i in sorted(self.dirty))])
         if self.reports:
-            conn.execute(sa.insert(R), self.reports)
+            insert_rows(conn, R, self.reports)  # a report counted meanwhile by another sink raises: rolled back
         _insert_ignore_many(conn, T, [dict(
             id=tid, post_id=post_id, incident_id=incident_id, service_code=inc["category_code"],
             description=self._description(inc, tid), lat=inc["lat"], lon=inc["lon"],

@@ -85,16 +85,25 @@ def migrate(engine: sa.Engine) -> None:
 _INSERTS: dict[tuple, tuple[str, list[str], list]] = {}
 
 
-def _compiled_insert(dialect: sa.Dialect, table: sa.Table, cols: list[str], keys: list[str]):
-    key = (dialect.name, table.name, tuple(cols), tuple(keys))
+def _compiled_insert(dialect: sa.Dialect, table: sa.Table, cols: list[str], keys: list[str] | None):
+    key = (dialect.name, table.name, tuple(cols), None if keys is None else tuple(keys))
     hit = _INSERTS.get(key)
     if hit is None:
         ins = postgresql.insert(table) if dialect.name == "postgresql" else sqlite.insert(table)
-        compiled = ins.on_conflict_do_nothing(index_elements=keys).compile(dialect=dialect, column_keys=cols)
+        stmt = ins if keys is None else ins.on_conflict_do_nothing(index_elements=keys)
+        compiled = stmt.compile(dialect=dialect, column_keys=cols)
         order = list(compiled.positiontup) if compiled.positional else cols
-        procs = [table.c[c].type.bind_processor(dialect) for c in order]
+        # the dialect's own type (SQLite's DATETIME writes SQLAlchemy's text format; the generic
+        # type would leave the value to the driver, which writes another one)
+        procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in order]
         hit = _INSERTS[key] = (str(compiled), order, procs)
     return hit
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (same keys each) with the driver's executemany, like :func:`_insert_ignore`
+    but a conflict raises (``IntegrityError``)."""
+    _insert(conn, table, rows, None)
 
 
 def _insert_ignore(target: sa.Engine | sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
@@ -110,12 +119,19 @@ def _insert_ignore(target: sa.Engine | sa.Connection, table: sa.Table, rows: lis
         return 0
     if isinstance(target, sa.Engine):
         with target.begin() as conn:
-            return _insert_ignore(conn, table, rows, keys)
+            return _insert(conn, table, rows, keys)
+    return _insert(target, table, rows, keys)
+
+
+def _insert(target: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], keys: list[str] | None) -> int:
+    if not rows:
+        return 0
     cols = list(rows[0])
     sql, order, procs = _compiled_insert(target.dialect, table, cols, keys)
     if len(order) != len(cols):  # a column left to its Python-side default: SQLAlchemy fills it in
         ins = postgresql.insert(table) if target.dialect.name == "postgresql" else sqlite.insert(table)
-        return max(target.execute(ins.on_conflict_do_nothing(index_elements=keys), rows).rowcount or 0, 0)
+        stmt = ins if keys is None else ins.on_conflict_do_nothing(index_elements=keys)
+        return max(target.execute(stmt, rows).rowcount or 0, 0)
     pairs = list(zip(order, procs))
     if target.dialect.paramstyle in ("qmark", "numeric", "format"):
         params: list = [tuple(proc(r.get(c)) if proc else r.get(c) for c, proc in pairs) for r in rows]
