@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from classifiers.categories import GENERAL
-from classifiers.cues import find_cues, veto
+from classifiers.categories import GENERAL, gate_words, rule_hits_mask
+from classifiers.cues import cues_from_mask, find_cues, veto
 from classifiers.features import extras, feature_ids
 from classifiers.language import detect
 
@@ -103,17 +103,15 @@ class CuesComponent:
         self.name = name
         # one gate index for rules and cues: rule i -> i, cue j -> len(RULES) + j
         self._n = len(RULES)
+        self._rules = (1 << self._n) - 1
         self._index = GateIndex([GATES[c] for c, _ in RULES] + [CUE_GATES.get(n, ()) for n, _ in CUES])
 
     def __call__(self, doc):
-        from classifiers.categories import gate_text, rule_hits_from
-        from classifiers.cues import cues_from
         low = doc_text(doc).lower()
-        cand = self._index.candidates(gate_text(low))
-        n = self._n
+        m = self._index.mask(gate_words(low))
         d = state(doc)
-        d["cues"] = tuple(cues_from(low, {i - n for i in cand if i >= n}))
-        d["rule_codes"] = tuple(rule_hits_from(low, cand))
+        d["cues"] = cues_from_mask(low, m >> self._n)
+        d["rule_codes"] = rule_hits_mask(low, m & self._rules)
         return doc
 
 

@@ -116,6 +116,21 @@ def cues_from(text_lower: str, candidates: set[int]) -> list[str]:
     return [_COMPILED[i][0] for i in sorted(cand) if _COMPILED[i][1].search(text_lower)]
 
 
+_ALWAYS_MASK = sum(1 << i for i in _ALWAYS)
+_SUBSTRING_BITS = [(1 << i, subs) for i, subs in _SUBSTRING]
+_CUE_MEMBERS: dict[int, tuple] = {}
+
+
+def cues_from_mask(text_lower: str, mask: int) -> tuple[str, ...]:
+    """:func:`cues_from` with the candidates as a bit mask (bit ``i``: cue ``i``), as a tuple."""
+    from classifiers.categories import members
+    m = mask | _ALWAYS_MASK
+    for bit, subs in _SUBSTRING_BITS:
+        if not m & bit and any(x in text_lower for x in subs):
+            m |= bit
+    return tuple([name for name, rx in members(m, _COMPILED, _CUE_MEMBERS) if rx.search(text_lower)])
+
+
 def find_cues_slow(text_lower: str) -> list[str]:
     """:func:`find_cues` without the gates (for tests)."""
     return [n for n, rx in _COMPILED if rx.search(text_lower)]

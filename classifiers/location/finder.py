@@ -177,6 +177,17 @@ class LocationFinder:
             self._add(tuple(t for t in re.split(r"[\s/]+", nick) if t)).hoods.append((name, nick in _WEAK_HOODS))
         for name in (*OTHER_CITIES, *g.foreign):
             self._add(tuple(name.split())).foreign = True
+        self._freeze(self._trie)
+
+    @classmethod
+    def _freeze(cls, node: dict) -> None:
+        """Entry lists -> tuples once the trie is built (read-only after; tuples of plain values
+        are not walked by the cyclic garbage collector, lists are)."""
+        for k, v in node.items():
+            if k == _END:
+                v.streets, v.bare, v.places, v.hoods = tuple(v.streets), tuple(v.bare), tuple(v.places), tuple(v.hoods)
+            else:
+                cls._freeze(v)
 
     # -- finding -------------------------------------------------------------------------------
     def find(self, text: str, coordinates: Coordinates | None = None) -> Location | None:

@@ -105,6 +105,12 @@ class Gazetteer:
             self.place_phrases += [(ph, len(self.places) - 1) for ph in phrases]
         self.foreign: list[str] = list(data["foreign"])
         self.zips = {z: (la / _E5, lo / _E5, hn[h]) for z, la, lo, h in data["zips"]}
+        # read-only from here: tuples of plain values, which the cyclic garbage collector stops
+        # tracking (lists it would walk on every full collection of a long-running process)
+        self._nums = {k: tuple(v) for k, v in self._nums.items()}
+        self._pts = {k: tuple(v) for k, v in self._pts.items()}
+        self._inter = {k: tuple(v) for k, v in self._inter.items()}
+        self._grid = {k: tuple(v) for k, v in self._grid.items()}
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Gazetteer":
