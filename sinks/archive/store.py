@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import hashlib
 import threading
+from operator import itemgetter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -132,11 +133,19 @@ def _insert(target: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], 
         ins = postgresql.insert(table) if target.dialect.name == "postgresql" else sqlite.insert(table)
         stmt = ins if keys is None else ins.on_conflict_do_nothing(index_elements=keys)
         return max(target.execute(stmt, rows).rowcount or 0, 0)
-    pairs = list(zip(order, procs))
+    get = itemgetter(*order)
+    try:
+        values = [list(get(r)) for r in rows] if len(order) > 1 else [[get(r)] for r in rows]
+    except KeyError:  # a row without some of the first row's keys: those are NULL
+        values = [[r.get(c) for c in order] for r in rows]
+    processed = [(i, proc) for i, proc in enumerate(procs) if proc is not None]
+    for v in values:
+        for i, proc in processed:
+            v[i] = proc(v[i])
     if target.dialect.paramstyle in ("qmark", "numeric", "format"):
-        params: list = [tuple(proc(r.get(c)) if proc else r.get(c) for c, proc in pairs) for r in rows]
+        params: list = [tuple(v) for v in values]
     else:
-        params = [{c: (proc(r.get(c)) if proc else r.get(c)) for c, proc in pairs} for r in rows]
+        params = [dict(zip(order, v)) for v in values]
     return max(target.exec_driver_sql(sql, params).rowcount or 0, 0)
 
 
