@@ -25,7 +25,7 @@ import numpy as np
 
 from classifiers.categories import GENERAL, gate_words, rule_hits_mask
 from classifiers.cues import cues_from_mask, find_cues, veto
-from classifiers.features import extras, feature_ids
+from classifiers.features import extra_ids, feature_ids_with
 from classifiers.language import detect
 
 _lock = threading.Lock()
@@ -153,7 +153,7 @@ class TextcatComponent:
                 u["reason"] = "repost"
             else:
                 cues = u.get("cues", ())
-                ids = feature_ids(text, extras(cues, u.get("rule_codes", ()), lang))
+                ids = feature_ids_with(text, extra_ids(tuple(cues), tuple(u.get("rule_codes", ())), lang))
                 if ids:
                     cand.append((doc, u, cues))
                     id_lists.append(ids)

@@ -28,8 +28,10 @@ _EOS = 0x1B873593
 
 def normalize(text: str) -> str:
     """Lower-case, URLs and private mentions replaced (see the module docstring)."""
-    t = _URL.sub(" _url_ ", text.lower())
-    return _MENTION.sub(" @user ", t)
+    t = text.lower()
+    if "http" in t or "www." in t:  # every URL match holds one of them: most texts skip the regex
+        t = _URL.sub(" _url_ ", t)
+    return _MENTION.sub(" @user ", t) if "@" in t else t
 
 
 _DIGIT = re.compile(r"\d")
@@ -64,17 +66,58 @@ def hash_word(word: str) -> int:
     return h
 
 
+_HASH: dict[str, int] = {}  # token -> its word id (the second half of _norm_word)
+
+
+def _token_hashes(toks: list[str]) -> list[int]:
+    try:
+        return [_HASH[t] for t in toks]
+    except KeyError:
+        out = []
+        for t in toks:
+            h = _HASH.get(t)
+            if h is None:
+                h = _norm_word(t)[1]
+                if len(_HASH) < _CACHE_MAX:
+                    _HASH[t] = h
+            out.append(h)
+        return out
+
+
 def feature_ids(text: str, extra: Iterable[str] = ()) -> list[int]:
     """Hashed ids of the unigrams, bigrams (with sentence edges) and ``extra`` pseudo-words."""
-    hs = [_norm_word(t)[1] for t in _TOKEN.findall(normalize(text))]
-    ids = list(hs)
-    prev = _BOS
-    for h in hs:
-        ids.append(((prev * 1_000_003) ^ h) & MASK)
-        prev = h
-    if hs:
-        ids.append(((prev * 1_000_003) ^ _EOS) & MASK)
+    hs = _token_hashes(_TOKEN.findall(normalize(text)))
+    if not hs:
+        return [hash_word(e) for e in extra]
+    # unigrams, then each bigram (the first one with the start edge), then the end edge
+    ids = hs + [((p * 1_000_003) ^ h) & MASK for p, h in zip([_BOS, *hs], hs)]
+    ids.append(((hs[-1] * 1_000_003) ^ _EOS) & MASK)
     ids.extend(hash_word(e) for e in extra)
+    return ids
+
+
+_EXTRA_IDS: dict[tuple, list[int]] = {}
+
+
+def extra_ids(cues: tuple[str, ...], rules: tuple[str, ...], language: str) -> list[int]:
+    """``[hash_word(e) for e in extras(cues, rules, language)]``, kept per distinct argument."""
+    key = (cues, rules, language)
+    got = _EXTRA_IDS.get(key)
+    if got is None:
+        got = [hash_word(e) for e in extras(cues, rules, language)]
+        if len(_EXTRA_IDS) < _CACHE_MAX:
+            _EXTRA_IDS[key] = got
+    return got
+
+
+def feature_ids_with(text: str, extra_hashes: list[int]) -> list[int]:
+    """:func:`feature_ids` with the extras already hashed (:func:`extra_ids`)."""
+    hs = _token_hashes(_TOKEN.findall(normalize(text)))
+    if not hs:
+        return list(extra_hashes)
+    ids = hs + [((p * 1_000_003) ^ h) & MASK for p, h in zip([_BOS, *hs], hs)]
+    ids.append(((hs[-1] * 1_000_003) ^ _EOS) & MASK)
+    ids += extra_hashes
     return ids
 
 
