@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from config.errors import StorageError
 from listener.models import ClassifiedPost, TicketStatus
 from sinks.archive import Archive
-from sinks.archive.store import insert_rows
+from sinks.archive.store import execute_many, insert_rows
 from sinks.archive.models import TicketRow
 from sinks.base import Sink
 from sinks.incident_tables import IncidentLockRow, IncidentReportRow, IncidentRow, TicketEventRow
@@ -479,7 +479,7 @@ class _Batch:
         if self.new_ids:
             insert_rows(conn, I, [self.incs[i] for i in self.new_ids])
         if self.dirty:
-            conn.execute(sa.update(I).where(I.c.id == sa.bindparam("b_id")).values(
+            execute_many(conn, "incidents: update counts", sa.update(I).where(I.c.id == sa.bindparam("b_id")).values(
                 report_count=sa.bindparam("b_count"), confidence=sa.bindparam("b_conf"),
                 first_seen_at=sa.bindparam("b_first"), last_seen_at=sa.bindparam("b_last"),
                 ticket_id=sa.bindparam("b_tid"), updated_at=sa.bindparam("b_now")),

@@ -124,6 +124,22 @@ def _insert_ignore(target: sa.Engine | sa.Connection, table: sa.Table, rows: lis
     return _insert(target, table, rows, keys)
 
 
+def execute_many(conn: sa.Connection, name: str, stmt: sa.Executable, rows: list[dict[str, Any]]) -> int:
+    """Run ``stmt`` once per row with the driver's executemany. Every bound value of ``stmt``
+    must be a named ``bindparam`` the rows supply; ``name`` identifies the statement (compiled
+    once per dialect). Returns the driver's row count."""
+    if not rows:
+        return 0
+    key = (conn.dialect.name, "stmt", name)
+    hit = _INSERTS.get(key)
+    if hit is None:
+        compiled = stmt.compile(dialect=conn.dialect)
+        order = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+        procs = [compiled.binds[b].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for b in order]
+        hit = _INSERTS[key] = (str(compiled), order, procs)
+    return _run_many(conn, *hit, rows)
+
+
 def _insert(target: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], keys: list[str] | None) -> int:
     if not rows:
         return 0
@@ -133,6 +149,10 @@ def _insert(target: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], 
         ins = postgresql.insert(table) if target.dialect.name == "postgresql" else sqlite.insert(table)
         stmt = ins if keys is None else ins.on_conflict_do_nothing(index_elements=keys)
         return max(target.execute(stmt, rows).rowcount or 0, 0)
+    return _run_many(target, sql, order, procs, rows)
+
+
+def _run_many(target: sa.Connection, sql: str, order: list[str], procs: list, rows: list[dict[str, Any]]) -> int:
     get = itemgetter(*order)
     try:
         values = [list(get(r)) for r in rows] if len(order) > 1 else [[get(r)] for r in rows]
