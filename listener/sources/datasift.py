@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from config.errors import ConfigError, ParseError
 from listener.models import Coordinates, Post, PostDeleted
 from listener.sources.formats import decode_json, parse_time, register_format
-from listener.sources.streaming import Backoff, Item, StreamSource
+from listener.sources.streaming import Backoff, Item, StreamSource, close_quietly
 
 log = logging.getLogger("civic_signal.sources.datasift")
 
@@ -185,12 +185,7 @@ class DataSiftStreamSource(StreamSource):
 
     def close(self) -> None:
         super().close()
-        resp = self._response
-        if resp is not None:
-            try:
-                resp.close()
-            except Exception:  # noqa: BLE001 - best effort from another thread
-                pass
+        close_quietly(self._response)
 
     def process(self, raw: Any) -> list[Item]:
         obj = decode_json(raw)

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from config.errors import ParseError
 from listener.models import Post, PostDeleted
 from listener.sources.formats import decode_json, parse_time, register_format
-from listener.sources.streaming import Backoff, Item, StreamSource
+from listener.sources.streaming import Backoff, Item, StreamSource, close_quietly
 
 log = logging.getLogger("civic_signal.sources.jetstream")
 
@@ -177,12 +177,7 @@ class JetstreamSource(StreamSource):
 
     def close(self) -> None:
         super().close()
-        ws = self._ws
-        if ws is not None:
-            try:
-                ws.close()
-            except Exception:  # noqa: BLE001 - best effort from another thread
-                pass
+        close_quietly(self._ws)
 
     def process(self, raw: Any) -> list[Item]:
         obj = decode_json(raw)

@@ -78,6 +78,16 @@ class RecentIds:
         return False
 
 
+def close_quietly(conn: Any) -> None:
+    """Close a connection from another thread (``close()`` of a source), best effort: the
+    reading thread sees the closed connection and ends."""
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - best effort from another thread
+            pass
+
+
 def preview(raw: Any, limit: int = 100_000) -> str:
     """A raw message as text for a dead letter's payload."""
     if isinstance(raw, bytes):

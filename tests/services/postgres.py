@@ -10,12 +10,7 @@ when ``CIVIC_REQUIRE_POSTGRES=1``). ``pg_url``: a fresh, empty database per test
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -25,46 +20,19 @@ import sqlalchemy as sa
 from tests.conftest import require_or_skip
 
 
-def _bindir() -> str | None:
-    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0)
-    return dirs[-1] if dirs and os.path.exists(os.path.join(dirs[-1], "initdb")) else None
-
-
-def _as_pg(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--"] + cmd if os.geteuid() == 0 else cmd
-
-
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
-    url = os.environ.get("CIVIC_TEST_PG_URL")
-    if url:
+    """The server: the one ``make bench`` also starts (:func:`bench.services.postgres_server`)."""
+    from bench.services import Unavailable, postgres_server
+    try:
+        server = postgres_server(os.environ.get("CIVIC_TEST_PG_URL") or "auto")
+        url = server.__enter__()
+    except Unavailable as exc:
+        require_or_skip("CIVIC_REQUIRE_POSTGRES", str(exc))
+    try:
         yield url
-        return
-    bindir = _bindir()
-    if bindir is None:
-        require_or_skip("CIVIC_REQUIRE_POSTGRES", "PostgreSQL is not installed (apt-get install postgresql, "
-                        "or set CIVIC_TEST_PG_URL)")
-    tmp = tempfile.mkdtemp(prefix="civic-pg-")
-    if os.geteuid() == 0:
-        shutil.chown(tmp, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = os.path.join(tmp, "data")
-    try:
-        subprocess.run(_as_pg([f"{bindir}/initdb", "-D", data, "--auth=trust", "-U", "postgres"]),
-                       check=True, capture_output=True, timeout=120)
-        subprocess.run(_as_pg([f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(tmp, "server.log"), "-w", "-o",
-                               f"-p {port} -c listen_addresses=127.0.0.1 -k {tmp} -c fsync=off", "start"]),
-                       check=True, capture_output=True, timeout=120)
-    except (subprocess.SubprocessError, OSError) as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        require_or_skip("CIVIC_REQUIRE_POSTGRES", f"could not start PostgreSQL: {exc}")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(_as_pg([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]), capture_output=True, timeout=60)
-        shutil.rmtree(tmp, ignore_errors=True)
+        server.__exit__(None, None, None)
 
 
 @pytest.fixture
