@@ -226,16 +226,19 @@ def _drained(bus, db_url: str, n: int):
 
 @pytest.mark.kafka
 @pytest.mark.slow
-def test_ten_thousand_posts_through_listen_two_classify_workers_and_sink_arrive_exactly_once(kafka_broker, tmp_path):
-    n = 10_000
+def roles_scenario(kafka_broker, tmp_path: Path, name: str, n: int):
+    """A stream of ``n`` posts, the outcome an in-process run gives for it, the archive URL, a
+    bus on the scenario's topics and the role-process starter: what every role test sets up."""
+    from listener.bus.kafka import KafkaBus
     stream = make_stream(tmp_path / "stream.jsonl", n)
     expected = expected_outcome(stream, tmp_path)
-    env = kafka_broker.env("e2e")
-    db_url = os.environ["CIVIC_DATABASE_URL"]
-    settings = kafka_broker.settings("e2e")
-    from listener.bus.kafka import KafkaBus
-    bus = KafkaBus(settings.kafka)
-    roles = Roles(tmp_path, env)
+    bus = KafkaBus(kafka_broker.settings(name).kafka)
+    return stream, expected, os.environ["CIVIC_DATABASE_URL"], bus, Roles(tmp_path, kafka_broker.env(name))
+
+
+def test_ten_thousand_posts_through_listen_two_classify_workers_and_sink_arrive_exactly_once(kafka_broker, tmp_path):
+    n = 10_000
+    stream, expected, db_url, bus, roles = roles_scenario(kafka_broker, tmp_path, "e2e", n)
     try:
         workers = [roles.start("work", "classify"), roles.start("work", "classify")]
         sink = roles.start("work", "sink")
@@ -261,13 +264,7 @@ def test_ten_thousand_posts_through_listen_two_classify_workers_and_sink_arrive_
 @pytest.mark.slow
 def test_a_classify_worker_killed_mid_stream_loses_nothing_and_duplicates_no_ticket(kafka_broker, tmp_path):
     n = 2_000
-    stream = make_stream(tmp_path / "stream.jsonl", n)
-    expected = expected_outcome(stream, tmp_path)
-    env = kafka_broker.env("sigkill")
-    db_url = os.environ["CIVIC_DATABASE_URL"]
-    from listener.bus.kafka import KafkaBus
-    bus = KafkaBus(kafka_broker.settings("sigkill").kafka)
-    roles = Roles(tmp_path, env)
+    stream, expected, db_url, bus, roles = roles_scenario(kafka_broker, tmp_path, "sigkill", n)
     try:
         victim, survivor = roles.start("work", "classify"), roles.start("work", "classify")
         roles.start("work", "sink")
@@ -290,13 +287,7 @@ def test_a_classify_worker_killed_mid_stream_loses_nothing_and_duplicates_no_tic
 @pytest.mark.slow
 def test_a_broker_restart_mid_stream_loses_nothing(kafka_broker, tmp_path):
     n = 2_000
-    stream = make_stream(tmp_path / "stream.jsonl", n)
-    expected = expected_outcome(stream, tmp_path)
-    env = kafka_broker.env("restart")
-    db_url = os.environ["CIVIC_DATABASE_URL"]
-    from listener.bus.kafka import KafkaBus
-    bus = KafkaBus(kafka_broker.settings("restart").kafka)
-    roles = Roles(tmp_path, env)
+    stream, expected, db_url, bus, roles = roles_scenario(kafka_broker, tmp_path, "restart", n)
     try:
         roles.start("work", "classify")
         roles.start("work", "sink")
