@@ -76,11 +76,12 @@ class TextTokenizer:
     and added every new word (links, hashtags) to the shared vocab for the life of the process."""
 
     def __init__(self, vocab) -> None:
+        from spacy.tokens import Doc
         self.vocab = vocab
+        self._doc = Doc
 
     def __call__(self, text: str):
-        from spacy.tokens import Doc
-        doc = Doc(self.vocab)
+        doc = self._doc(self.vocab)
         doc.user_data["civic_text"] = text[:MAX_CHARS]
         return doc
 

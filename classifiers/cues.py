@@ -32,7 +32,8 @@ CUES: list[tuple[str, str]] = [
               r"\bgracias (?:a la ciudad )?por arreglar"),
     ("still", r"\b(?:still|again|hasn'?t|haven'?t|wasn'?t|weren'?t|isn'?t|aren'?t|didn'?t|don'?t|doesn'?t|won'?t|can'?t|never|not yet|but|not (?:been )?fixed|never (?:got )?fixed|isn'?t fixed|back again|another one|"
               r"came back|re-?opened|(?:was|were) (?:supposedly )?fixed but|(?:was|were) not)\b"),
-    ("other_city", _STREET_PREFIX + r"\b(?:cambridge|somerville|brookline|quincy|newton|medford|malden|chelsea|everett|revere|"
+    # \b first: it fails at most positions, before the eight look-behinds run (same matches)
+    ("other_city", r"\b" + _STREET_PREFIX + r"(?:cambridge|somerville|brookline|quincy|newton|medford|malden|chelsea|everett|revere|"
                    r"worcester|springfield|lowell|lynn|waltham|nyc|new york|brooklyn|queens|bronx|manhattan|chicago|"
                    r"philly|philadelphia|providence|hartford|harvard sq(?:uare)?|central sq(?:uare)?|"
                    r"davis sq(?:uare)?|porter sq(?:uare)?|inman sq(?:uare)?|kendall sq(?:uare)?|"
@@ -126,8 +127,11 @@ def cues_from_mask(text_lower: str, mask: int) -> tuple[str, ...]:
     from classifiers.categories import members
     m = mask | _ALWAYS_MASK
     for bit, subs in _SUBSTRING_BITS:
-        if not m & bit and any(x in text_lower for x in subs):
-            m |= bit
+        if not m & bit:
+            for x in subs:
+                if x in text_lower:
+                    m |= bit
+                    break
     return tuple([name for name, rx in members(m, _COMPILED, _CUE_MEMBERS) if rx.search(text_lower)])
 
 

@@ -39,6 +39,7 @@ from listener.models import Coordinates, Location, LocationKind
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’.][a-z0-9]+)*|[&@/+]")
 #: :data:`_TOKEN_RE` for text as written (capitals): the same tokens, on ASCII text only
+_INNER_RE = re.compile(r"[a-z0-9]['’.][a-z0-9]")
 _TOKEN_RE_CASED = re.compile(r"[A-Za-z0-9]+(?:['’.][A-Za-z0-9]+)*|[&@/+]")
 _NUM_RE = re.compile(r"^\d{1,5}[a-z]?$")
 _ZIP_RE = re.compile(r"^02[12]\d\d$")
@@ -220,7 +221,8 @@ class LocationFinder:
         toks = _TOKEN_RE.findall(low)
         if not toks:
             return None
-        if "'" in low or "." in low or "’" in low:
+        if ("'" in low or "." in low or "’" in low) and _INNER_RE.search(low):
+            # a token holds ' ’ . only between two letters or digits (a full stop is not in one)
             toks = [t.replace("'", "").replace("’", "").replace(".", "") for t in toks]
         matches = self._scan(toks)
         zips = [t for t in toks if len(t) == 5 and t[:2] == "02" and _ZIP_RE.match(t)] if "02" in low else []
@@ -258,10 +260,12 @@ class LocationFinder:
             return None
 
         def span(a: int, b: int) -> str:
-            sp = spans
-            if sp is None:
-                sp = [m.span() for m in itertools.islice(_TOKEN_RE.finditer(low), b)]
-            return text[sp[a][0]:sp[b - 1][1]]
+            if spans is None:  # only tokens a and b - 1 are needed
+                it = _TOKEN_RE.finditer(low)
+                first = next(itertools.islice(it, a, None))
+                last = first if b - 1 == a else next(itertools.islice(it, b - 2 - a, None))
+                return text[first.start():last.end()]
+            return text[spans[a][0]:spans[b - 1][1]]
 
         # 1. address
         for m in matches:
