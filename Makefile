@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast train bench kafka-up kafka-down clean lint
+.PHONY: install run test test-fast train bench kafka-up kafka-down clean
 
 install: $(STAMP)
 
