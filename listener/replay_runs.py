@@ -214,15 +214,15 @@ def run_replay(settings, spec: SourceSpec, *, run_id: str, speed: float = 0.0, s
     worker.start()
     try:
         while worker.is_alive():
-            if progress:
-                progress(source.seen, total)
+            if progress:  # a Kafka range is counted in records; a batch record holds many posts
+                progress(source.seen, max(total, source.seen) if total is not None else None)
             worker.join(tick_s)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     stats = pipe.stats
     if progress:
-        progress(source.seen, total if total is not None else source.seen)
+        progress(source.seen, max(total, source.seen) if total is not None else source.seen)
     status = "failed" if "error" in outcome else ("interrupted" if presses["n"] or source.closed else "finished")
     if status == "finished" and source.health.last_error and source.seen == 0:
         status = "failed"

@@ -122,6 +122,7 @@ class KafkaRangeSource(Source):
         return self._plan
 
     def count(self) -> int:
+        """Records in the range (a batch envelope is one record holding many posts)."""
         return sum(r.size for r in self.plan())
 
     def _decode(self, rec: Any) -> list[Post | DeadLetter]:
