@@ -59,6 +59,10 @@ class SpacyClassifier(Classifier):
         """The shipped model (``classifiers/model/``) or the one at ``path``."""
         threshold = settings.classifier.actionable_threshold if settings is not None else 0.5
         nlp = build_nlp(path or DEFAULT_MODEL_DIR, threshold=threshold, location=location)
+        # the model's tables are hundreds of thousands of objects that live as long as the
+        # process: move them out of the cyclic collector's sight, so that collections triggered
+        # by other threads' allocations (the sinks, in the embedded pipeline) do not walk them
+        gc.freeze()
         return cls(nlp, nlp.get_pipe("civic_textcat").model.version)
 
     # -- classification ----------------------------------------------------------------------
