@@ -10,10 +10,12 @@ What callers may rely on:
   holds ``batch_items`` items, when its first item is ``linger_ms`` old, or on
   :meth:`KafkaBus.flush` (so at every commit); one over :data:`MAX_BATCH_BYTES` goes in halves.
   A batch holds the items of one partition (the one each item's key hashes to), so one post
-  still stays on one partition; the record is keyed by its first item's key. With ``batch_items = 1`` every item is its own record keyed by the post id. The producer
-  uses ``acks=all``, retries until ``delivery_timeout_ms`` and is idempotent. While brokers are
-  away it buffers and retries; a message that still could not be delivered makes the next
-  :meth:`KafkaBus.flush` raise :class:`BusError`.
+  still stays on one partition; the record is keyed by its first item's key. With
+  ``batch_items = 1`` every item is its own record keyed by the post id. The producer uses
+  ``acks=all``, retries until ``delivery_timeout_ms`` and is idempotent. While brokers are away
+  it buffers and retries; a message that still could not be delivered (or a batch the linger
+  thread could not hand to the producer) makes the next :meth:`KafkaBus.flush` raise
+  :class:`BusError`, so the stage does not commit and its batch comes again.
 - A consumer belongs to the consumer group ``<group_prefix>.<group>`` and never commits on its
   own. :meth:`KafkaTopicConsumer.commit` first flushes the producer (what the stage produced from
   the batch is on the brokers) and then commits the offsets polled so far: at-least-once. If
@@ -231,7 +233,11 @@ class KafkaBus(Bus):
                      if older_than_s is None or now - since >= older_than_s]
             ready = [(slot, self._pending.pop(slot)[0]) for slot in slots]
         for slot, items in ready:
-            self._send_batch(slot, items)
+            try:
+                self._send_batch(slot, items)
+            except BusError as exc:  # remembered: the next flush raises, so nothing is committed
+                with self._lock:
+                    self._failed.append(f"{len(items)} message(s) for {slot[0]} not handed to the producer: {exc}")
 
     def _start_lingering(self) -> None:
         with self._pending_lock:
@@ -246,8 +252,8 @@ class KafkaBus(Bus):
         while not self._closed.wait(self._linger_s / 2):
             try:
                 self._send_pending(older_than_s=self._linger_s)
-            except BusError as exc:  # the next flush (at the commit) tries again and raises
-                log.warning("%s", exc)
+            except Exception as exc:  # noqa: BLE001 - the thread must live on; flush reports failures
+                log.warning("sending lingering batches: %s", exc)
 
     def publish_raw(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         """Send bytes as they are (no envelope): for tools and tests that need a broken message."""
@@ -256,13 +262,12 @@ class KafkaBus(Bus):
     def flush(self, timeout_s: float | None = None) -> None:
         """Wait until everything published so far is on the brokers; :class:`BusError` if some is not."""
         self._send_pending()
-        if self._producer is None:
-            return
-        from kafka.errors import KafkaError
-        try:
-            self._producer.flush(timeout=timeout_s)
-        except KafkaError as exc:
-            raise _kafka_error("the producer could not deliver in time", exc, self.settings) from None
+        if self._producer is not None:
+            from kafka.errors import KafkaError
+            try:
+                self._producer.flush(timeout=timeout_s)
+            except KafkaError as exc:
+                raise _kafka_error("the producer could not deliver in time", exc, self.settings) from None
         with self._lock:
             failed, self._failed = self._failed, []
         if failed:

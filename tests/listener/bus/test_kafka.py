@@ -163,3 +163,37 @@ def test_an_unreachable_cluster_is_a_bus_error_naming_the_setting(kafka_broker):
     settings = load_settings(kafka={"bootstrap_servers": [f"127.0.0.1:{port}"], "request_timeout_ms": 2000, **TEST_KAFKA})
     with pytest.raises(BusError, match="CIVIC_KAFKA__BOOTSTRAP_SERVERS"):
         KafkaBus(settings.kafka)
+
+
+def test_a_batch_the_linger_thread_cannot_hand_over_makes_the_next_flush_fail():
+    """Unit test (no broker): a batch sent by the linger thread must not vanish when the producer
+    refuses it; the stage's next flush raises, so it does not commit and the posts come again."""
+    from kafka.errors import KafkaTimeoutError
+
+    from config.settings import load_settings
+
+    class Refusing:
+        def send(self, *a, **kw):
+            raise KafkaTimeoutError("no metadata")
+
+        def partitions_for(self, name):
+            return {0, 1}
+
+        def flush(self, timeout=None):
+            pass
+
+        def close(self):
+            pass
+
+    settings = load_settings(kafka={"batch_items": 100, "linger_ms": 20, "create_topics": False})
+    bus = KafkaBus(settings.kafka)
+    bus._producer = Refusing()
+    bus.publish(RAW, "test:1", make_post("pothole", n=1))
+    deadline = time.monotonic() + 10
+    while bus._pending and time.monotonic() < deadline:  # the linger thread takes it
+        time.sleep(0.02)
+    assert not bus._pending
+    with pytest.raises(BusError, match="not handed to the producer"):
+        bus.flush()
+    bus.flush()  # reported once; nothing left
+    bus._closed.set()
