@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -45,6 +46,11 @@ _CLASSIFIER: Classifier | None = None
 
 def _init(kind: str, model_path: str, threshold: float) -> None:
     global _CLASSIFIER
+    # Ctrl-C at a terminal and a service manager's SIGTERM reach the whole process group: the
+    # pipeline's process decides (drain, then close the pool); a worker whose parent is gone
+    # ends by itself when its pipe closes
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from classifiers.base import load_classifier
     from config.settings import load_settings
     settings = load_settings(classifier={"kind": kind, "model_path": model_path, "actionable_threshold": threshold})

@@ -58,3 +58,17 @@ def test_a_model_that_cannot_load_fails_at_start_with_a_clear_error(tmp_path):
     settings = load_settings(classifier={"kind": "spacy", "model_path": str(tmp_path / "no-such-model")})
     with pytest.raises(ClassifierError, match="worker process"):
         ProcessClassifier(settings.classifier, processes=1)
+
+
+def test_ctrl_c_and_sigterm_to_the_process_group_leave_the_workers_to_the_pipeline(posts):
+    """A first Ctrl-C drains the pipeline: the workers must still be there to classify what is left."""
+    settings = load_settings(classifier={"kind": "keyword"})
+    pool = ProcessClassifier(settings.classifier, processes=1)
+    try:
+        (pid,) = list(pool._pool._processes)
+        os.kill(pid, signal.SIGINT)
+        os.kill(pid, signal.SIGTERM)
+        assert len(pool.classify(posts[:5])) == 5
+        assert list(pool._pool._processes) == [pid]  # the same worker, not a replacement
+    finally:
+        pool.close()
