@@ -321,13 +321,24 @@ class _Batch:
         """Lock the categories in sorted order (row locks on PostgreSQL, the write lock on
         SQLite) by bumping their versions; returns the versions after the bump."""
         conn = self.conn
+        # a category this sink has worked on has its row; a new one may not yet
         _insert_ignore_many(conn, L, [{"category_code": c, "version": 0} for c in codes if c not in self.sink._cache],
                             ["category_code"])
+        versions = self._bump(codes)
+        missing = [c for c in codes if c not in versions]
+        if missing:  # the rows went (an archive replaced under us): make them, and read everything again
+            _insert_ignore_many(conn, L, [{"category_code": c, "version": 0} for c in missing], ["category_code"])
+            versions.update(self._bump(missing))
+            for c in missing:
+                self.sink._cache.pop(c, None)
+        return versions
+
+    def _bump(self, codes: list[str]) -> dict[str, int]:
         # one statement run for each category in order (executemany): the rows are locked in
         # sorted order, so two sink processes never deadlock
-        conn.execute(sa.update(L).where(L.c.category_code == sa.bindparam("b_code")).values(version=L.c.version + 1),
-                     [{"b_code": code} for code in codes])
-        return dict(conn.execute(sa.select(L.c.category_code, L.c.version).where(L.c.category_code.in_(codes))).all())
+        self.conn.execute(sa.update(L).where(L.c.category_code == sa.bindparam("b_code")).values(version=L.c.version + 1),
+                          [{"b_code": code} for code in codes])
+        return dict(self.conn.execute(sa.select(L.c.category_code, L.c.version).where(L.c.category_code.in_(codes))).all())
 
     def _load(self, code: str, lower: datetime) -> _CategoryIndex:
         idx = _CategoryIndex(self.sink.distance_m / 111_000,

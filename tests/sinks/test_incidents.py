@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from listener.models import Category, Classification, ClassifiedPost, Coordinates, Location, LocationKind, Post
 from sinks.archive import Archive
 from sinks.archive.models import TicketRow
-from sinks.incident_tables import IncidentReportRow, IncidentRow
+from sinks.incident_tables import IncidentLockRow, IncidentReportRow, IncidentRow
 from sinks.incidents import IncidentSink, compose_description, distance_m, ref_marker
 from tests.services.postgres import BACKENDS, db_url, pg_server, pg_url  # noqa: F401
 
@@ -214,3 +214,14 @@ def test_old_incidents_are_dropped_from_memory_but_still_match_when_a_late_post_
     assert early.incident_id not in idx.incs  # pruned
     late = s.add(classified(2, at=(42.35010, -71.06000), hours=1))  # a late post near the first
     assert late.incident_id == early.incident_id and not late.new_incident
+
+
+def test_a_lost_category_lock_row_is_made_again_and_the_category_read_again(tmp_path):
+    a = Archive(f"sqlite:///{tmp_path}/a.db")
+    s = sink(a)
+    first = s.add(classified(1))
+    with a.engine.begin() as conn:  # e.g. a restored database without the row
+        conn.execute(sa.delete(IncidentLockRow.__table__))
+    again = s.add(classified(2, at=(42.35010, -71.06000), hours=1))
+    assert again.incident_id == first.incident_id and not again.new_incident
+    assert len(rows(a, IncidentLockRow)) == 1
