@@ -13,7 +13,9 @@ models themselves cost about 90 µs a post, a third of the classification).
 Failures: an exception in a worker comes back to the caller (the classify stage then retries one
 by one, so a bad post costs only itself); a worker that dies (a crash, the OOM killer) breaks
 the pool, which is started again once for that call, and a second break is a
-:class:`~config.errors.ClassifierError`.
+:class:`~config.errors.ClassifierError`; a batch that takes longer than ``timeout_s`` (a post
+that makes the classifier loop) gets its workers killed and replaced and is a ClassifierError
+too, so the stage retries its posts one by one and only the culprit is dead-lettered.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 
@@ -108,10 +111,11 @@ class ProcessClassifier(Classifier):
     on the first post). Call :meth:`close` when done; it is safe to call twice.
     """
 
-    def __init__(self, classifier_settings, processes: int) -> None:
+    def __init__(self, classifier_settings, processes: int, *, timeout_s: float = 120.0) -> None:
         if processes < 1:
             raise ValueError("processes must be at least 1")
         self.processes = processes
+        self.timeout_s = timeout_s  # a batch taking longer means a stuck worker: it is replaced
         self._args = (classifier_settings.kind, classifier_settings.model_path,
                       classifier_settings.actionable_threshold)
         self._lock = threading.Lock()
@@ -141,7 +145,15 @@ class ProcessClassifier(Classifier):
             if pool is None:
                 raise ClassifierError("the classifier's worker processes are closed")
             try:
-                return [_unpack(t) for t in pool.submit(_classify, batch).result()]
+                return [_unpack(t) for t in pool.submit(_classify, batch).result(timeout=self.timeout_s)]
+            except FutureTimeout:
+                # a post that makes the classifier loop (or a stopped worker): replace the workers;
+                # the classify stage then retries the batch one by one, so only that post is lost
+                log.error("the classifier took over %.0fs on a batch of %d; replacing its worker processes",
+                          self.timeout_s, len(batch))
+                self._restart(pool, kill=True)
+                raise ClassifierError(f"the classifier took over {self.timeout_s:.0f}s on a batch of {len(batch)}",
+                                      hint="the posts are retried one by one") from None
             except BrokenProcessPool as exc:
                 log.error("a classifier worker process died (%s); starting the pool again", exc)
                 self._restart(pool)
@@ -150,9 +162,12 @@ class ProcessClassifier(Classifier):
                                           hint="see the log; the posts are retried one by one") from exc
         raise AssertionError("unreachable")
 
-    def _restart(self, broken: ProcessPoolExecutor) -> None:
+    def _restart(self, broken: ProcessPoolExecutor, *, kill: bool = False) -> None:
         with self._lock:
             if self._pool is broken:  # another thread may have restarted it already
+                if kill:  # the executor has no public way to stop a busy worker
+                    for proc in list(getattr(broken, "_processes", {}).values()):
+                        proc.kill()
                 broken.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._start()
 

@@ -72,3 +72,17 @@ def test_ctrl_c_and_sigterm_to_the_process_group_leave_the_workers_to_the_pipeli
         assert list(pool._pool._processes) == [pid]  # the same worker, not a replacement
     finally:
         pool.close()
+
+
+def test_a_stuck_worker_is_replaced_after_the_timeout_and_the_pipeline_goes_on(posts):
+    settings = load_settings(classifier={"kind": "keyword"})
+    pool = ProcessClassifier(settings.classifier, processes=1, timeout_s=3)
+    try:
+        (pid,) = list(pool._pool._processes)
+        os.kill(pid, signal.SIGSTOP)  # as stuck as a worker can be
+        with pytest.raises(ClassifierError, match="took over 3s"):
+            pool.classify(posts[:5])
+        assert len(pool.classify(posts[:5])) == 5  # a new worker
+        assert list(pool._pool._processes) != [pid]
+    finally:
+        pool.close()
