@@ -57,7 +57,7 @@ def type_name(model: type[BaseModel]) -> str:
 def encode(value: BaseModel) -> bytes:
     """``value`` in a version-1 envelope, as UTF-8 JSON bytes."""
     name = type_name(type(value))
-    return b'{"v":1,"type":"%s","data":%s}' % (name.encode(), value.model_dump_json().encode())
+    return b'{"v":%d,"type":"%s","data":%s}' % (SINGLE_VERSION, name.encode(), value.model_dump_json().encode())
 
 
 def encode_batch(items: list[tuple[str | None, BaseModel]]) -> bytes:
@@ -71,7 +71,7 @@ def encode_batch(items: list[tuple[str | None, BaseModel]]) -> bytes:
         if type(value) is not model:
             raise TypeError(f"a batch envelope holds one type; got {model.__name__} and {type(value).__name__}")
         parts.append(b'{"key":%s,"data":%s}' % (orjson.dumps(key), value.model_dump_json().encode()))
-    return b'{"v":2,"type":"%s","items":[%s]}' % (name.encode(), b",".join(parts))
+    return b'{"v":%d,"type":"%s","items":[%s]}' % (VERSION, name.encode(), b",".join(parts))
 
 
 def decode(raw: bytes | str | None, expect: type[BaseModel] | None = None, *, where: str | None = None) -> Any:

@@ -81,12 +81,13 @@ def migrate(engine: sa.Engine) -> None:
             command.upgrade(cfg, "heads")
 
 
-#: (dialect, table, columns, conflict keys) -> (SQL, parameter order, bind processors): compiled once
+#: (dialect, driver, table, columns, conflict keys) or (dialect, driver, "stmt", name) -> (SQL, parameter
+#: order, bind processors): each statement shape compiled once
 _INSERTS: dict[tuple, tuple[str, list[str], list]] = {}
 
 
 def _compiled_insert(dialect: sa.Dialect, table: sa.Table, cols: list[str], keys: list[str] | None):
-    key = (dialect.name, table.name, tuple(cols), None if keys is None else tuple(keys))
+    key = (dialect.name, dialect.driver, table.name, tuple(cols), None if keys is None else tuple(keys))
     hit = _INSERTS.get(key)
     if hit is None:
         ins = postgresql.insert(table) if dialect.name == "postgresql" else sqlite.insert(table)
@@ -129,7 +130,7 @@ def execute_many(conn: sa.Connection, name: str, stmt: sa.Executable, rows: list
     once per dialect). Returns the driver's row count."""
     if not rows:
         return 0
-    key = (conn.dialect.name, "stmt", name)
+    key = (conn.dialect.name, conn.dialect.driver, "stmt", name)
     hit = _INSERTS.get(key)
     if hit is None:
         compiled = stmt.compile(dialect=conn.dialect)
