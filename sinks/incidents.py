@@ -29,13 +29,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from config.errors import StorageError
 from listener.models import ClassifiedPost, TicketStatus
 from sinks.archive import Archive
-from sinks.archive.store import execute_many, insert_rows
+from sinks.archive.store import execute_many, insert_ignore, insert_rows
 from sinks.archive.models import TicketRow
 from sinks.base import Sink
 from sinks.incident_tables import IncidentLockRow, IncidentReportRow, IncidentRow, TicketEventRow
@@ -120,16 +119,7 @@ def touch_categories(conn: sa.Connection, codes: Sequence[str] | None = None) ->
     conn.execute(stmt if codes is None else stmt.where(L.c.category_code.in_(sorted(set(codes)))))
 
 
-def _insert_ignore(conn: sa.Connection, table: sa.Table, row: dict, keys: list[str]) -> int:
-    ins = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
-    return max(conn.execute(ins.values(**row).on_conflict_do_nothing(index_elements=keys)).rowcount or 0, 0)
-
-
-def _insert_ignore_many(conn: sa.Connection, table: sa.Table, rows: list[dict], keys: list[str]) -> None:
-    """Insert-or-ignore many rows with one statement (executemany: compiled once)."""
-    if rows:
-        ins = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
-        conn.execute(ins.on_conflict_do_nothing(index_elements=keys), rows)
+_Todo = tuple[int, ClassifiedPost, float | None, float | None, str | None, str | None]
 
 
 class IncidentSink(Sink):
@@ -186,7 +176,8 @@ class IncidentSink(Sink):
         redelivery changes nothing.
         """
         outcomes: list[Outcome | None] = [None] * len(items)
-        todo: list[tuple[int, ClassifiedPost, float | None, float | None, str | None]] = []
+        # (index, item, lat, lon, address, address key): the key is made once, used to match and to store
+        todo: list[_Todo] = []
         for n, item in enumerate(items):
             c = item.classification
             if not c.actionable or c.category is None:
@@ -196,7 +187,7 @@ class IncidentSink(Sink):
             if lat is None and not address:
                 outcomes[n] = Outcome(None, skipped="no location")
                 continue
-            todo.append((n, item, lat, lon, address))
+            todo.append((n, item, lat, lon, address, address_key(address)))
         if todo:
             try:
                 try:
@@ -304,7 +295,7 @@ class _Batch:
     indexes (read again when another writer moved a category on), then write in bulk."""
 
     def __init__(self, sink: IncidentSink, conn: sa.Connection,
-                 todo: list[tuple[int, ClassifiedPost, float | None, float | None, str | None]]) -> None:
+                 todo: list[_Todo]) -> None:
         self.sink, self.conn, self.todo = sink, conn, todo
         self.now = datetime.now(timezone.utc)
         self.index: dict[str, _CategoryIndex] = {}  # category -> its index, updated by this batch
@@ -322,12 +313,12 @@ class _Batch:
         SQLite) by bumping their versions; returns the versions after the bump."""
         conn = self.conn
         # a category this sink has worked on has its row; a new one may not yet
-        _insert_ignore_many(conn, L, [{"category_code": c, "version": 0} for c in codes if c not in self.sink._cache],
+        insert_ignore(conn, L, [{"category_code": c, "version": 0} for c in codes if c not in self.sink._cache],
                             ["category_code"])
         versions = self._bump(codes)
         missing = [c for c in codes if c not in versions]
         if missing:  # the rows went (an archive replaced under us): make them, and read everything again
-            _insert_ignore_many(conn, L, [{"category_code": c, "version": 0} for c in missing], ["category_code"])
+            insert_ignore(conn, L, [{"category_code": c, "version": 0} for c in missing], ["category_code"])
             versions.update(self._bump(missing))
             for c in missing:
                 self.sink._cache.pop(c, None)
@@ -373,19 +364,19 @@ class _Batch:
         # the statuses of the tickets this batch may touch (those of its reports' candidates):
         # delivery, review and deletes change them without the category lock, so read them now
         tids: set[str] = set()
-        for (_n, item, lat, lon, address) in self.todo:
+        for (_n, item, lat, lon, _address, akey) in self.todo:
             idx = self.index[item.classification.category.code]  # type: ignore[union-attr]
             incs = idx.incs
-            tids.update(t for t in (incs[x]["ticket_id"] for x in idx.nearby(lat, lon, address_key(address))) if t)
+            tids.update(t for t in (incs[x]["ticket_id"] for x in idx.nearby(lat, lon, akey)) if t)
         for part in _chunks(sorted(tids)):
             self.ticket_status.update(conn.execute(sa.select(T.c.id, T.c.status).where(T.c.id.in_(part))).all())
         out = []
-        for (n, item, lat, lon, address), when in zip(self.todo, whens):
+        for (n, item, lat, lon, address, akey), when in zip(self.todo, whens):
             canonical = self._canonical(item)
             if canonical in seen:
                 out.append((n, Outcome(seen[canonical], duplicate=True)))
                 continue
-            o = self._file(item, lat, lon, address, when, canonical)
+            o = self._file(item, lat, lon, address, akey, when, canonical)
             seen[canonical] = o.incident_id  # type: ignore[assignment]
             out.append((n, o))
         self._write()
@@ -415,9 +406,9 @@ class _Batch:
             return next((d for d in cands if d["address_key"] == akey), None)
         return None
 
-    def _file(self, item: ClassifiedPost, lat, lon, address, when: datetime, canonical: str) -> Outcome:
+    def _file(self, item: ClassifiedPost, lat, lon, address, akey, when: datetime, canonical: str) -> Outcome:
         sink, post, c = self.sink, item.post, item.classification
-        code, conf, akey = c.category.code, c.confidence, address_key(address)  # type: ignore[union-attr]
+        code, conf = c.category.code, c.confidence  # type: ignore[union-attr]
         inc = self._match(code, lat, lon, akey, when)
         self.reports.append(dict(incident_id=None, post_id=post.id, canonical_id=canonical,
                                  url=post.url and post.url[:500], confidence=conf, reported_at=when, created_at=self.now))
@@ -499,7 +490,7 @@ class _Batch:
                  for d in (self.incs[i] for i in sorted(self.dirty))])
         if self.reports:
             insert_rows(conn, R, self.reports)  # a report counted meanwhile by another sink raises: rolled back
-        _insert_ignore_many(conn, T, [dict(
+        insert_ignore(conn, T, [dict(
             id=tid, post_id=post_id, incident_id=incident_id, service_code=inc["category_code"],
             description=self._description(inc, tid), lat=inc["lat"], lon=inc["lon"],
             address=inc["address"] and inc["address"][:300], media_url=media and media[:500],

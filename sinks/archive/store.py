@@ -102,12 +102,12 @@ def _compiled_insert(dialect: sa.Dialect, table: sa.Table, cols: list[str], keys
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (same keys each) with the driver's executemany, like :func:`_insert_ignore`
+    """Insert ``rows`` (same keys each) with the driver's executemany, like :func:`insert_ignore`
     but a conflict raises (``IntegrityError``)."""
     _insert(conn, table, rows, None)
 
 
-def _insert_ignore(target: sa.Engine | sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
+def insert_ignore(target: sa.Engine | sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
                    keys: list[str]) -> int:
     """Insert the rows that are not there yet (conflict on ``keys``); returns how many were new.
 
@@ -252,14 +252,14 @@ class Archive:
 
     def write_posts(self, posts: Sequence[Post]) -> int:
         """Insert posts not yet archived; returns how many were new."""
-        return self._guard(lambda: _insert_ignore(self.engine, PostRow.__table__, [self._post_row(p) for p in posts], ["id"]))
+        return self._guard(lambda: insert_ignore(self.engine, PostRow.__table__, [self._post_row(p) for p in posts], ["id"]))
 
     def write_classified(self, items: Sequence[ClassifiedPost], run_id: str = "live") -> int:
         """Archive each post (once) and its classification for ``run_id`` (once)."""
         def do() -> int:
             with self.engine.begin() as conn:  # the posts and their classifications: one commit
-                _insert_ignore(conn, PostRow.__table__, [self._post_row(i.post) for i in items], ["id"])
-                return _insert_ignore(conn, ClassificationRow.__table__, classification_rows(), ["post_id", "run_id"])
+                insert_ignore(conn, PostRow.__table__, [self._post_row(i.post) for i in items], ["id"])
+                return insert_ignore(conn, ClassificationRow.__table__, classification_rows(), ["post_id", "run_id"])
 
         def classification_rows() -> list[dict[str, Any]]:
             now = datetime.now(timezone.utc)
@@ -292,7 +292,7 @@ class Archive:
                      payload=d.payload, origin=fit(d.origin, 500), post_id=fit(d.post_id, 200),
                      created_at=d.created_at)
                 for d in items]
-        return self._guard(lambda: _insert_ignore(self.engine, DeadLetterRow.__table__, rows, ["fingerprint"]))
+        return self._guard(lambda: insert_ignore(self.engine, DeadLetterRow.__table__, rows, ["fingerprint"]))
 
     def queue_tickets(self, tickets: Sequence[Ticket], incident_ids: Sequence[str | None] | None = None) -> int:
         """Put tickets in the outbox (insert-or-ignore on the idempotency key)."""
@@ -304,7 +304,7 @@ class Archive:
                      confidence=t.confidence, status=t.status.value,
                      attempts=0, created_at=t.created_at, updated_at=now)
                 for n, t in enumerate(tickets)]
-        return self._guard(lambda: _insert_ignore(self.engine, TicketRow.__table__, rows, ["id"]))
+        return self._guard(lambda: insert_ignore(self.engine, TicketRow.__table__, rows, ["id"]))
 
     # -- deletes ------------------------------------------------------------------------------
     def forget_post(self, post_id: str) -> dict[str, int]:
@@ -322,7 +322,7 @@ class Archive:
         posts, tickets = PostRow.__table__, TicketRow.__table__
 
         def do() -> dict[str, int]:
-            _insert_ignore(self.engine, posts, [dict(
+            insert_ignore(self.engine, posts, [dict(
                 id=post_id, source=post_id.split(":", 1)[0][:50] or "unknown", author=None, text=None,
                 created_at=now, is_repost=False, raw=None, deleted=True, archived_at=now)], ["id"])
             with self.engine.begin() as conn:

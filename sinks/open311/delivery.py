@@ -36,9 +36,9 @@ from pydantic import ValidationError
 from config.errors import PermanentSinkError, RetryableSinkError, SinkError
 from sinks.archive import Archive
 from sinks.archive.models import DeadLetterRow, PostRow, TicketRow
-from sinks.archive.store import fingerprint
+from sinks.archive.store import fingerprint, insert_ignore
 from sinks.incident_tables import IncidentRow, TicketEventRow
-from sinks.incidents import _insert_ignore, ref_marker, touch_categories, utc
+from sinks.incidents import ref_marker, touch_categories, utc
 from sinks.open311.catalog import ServiceCatalog, fill_attributes
 from sinks.open311.client import Open311Client
 from sinks.open311.models import MAX_DESCRIPTION, RequestStatus, TicketRequest
@@ -235,9 +235,9 @@ class DeliveryWorker:
             payload = orjson.dumps({k: row._mapping[k] for k in ("id", "incident_id", "post_id", "service_code",
                                    "lat", "lon", "address", "description")}, default=str).decode()
             origin = f"ticket:{row.id}"
-            _insert_ignore(conn, D, dict(fingerprint=fingerprint(STAGE, origin, payload), stage=STAGE, reason=reason,
-                                         payload=payload, origin=origin, post_id=row.post_id, created_at=now),
-                           ["fingerprint"])
+            insert_ignore(conn, D, [dict(fingerprint=fingerprint(STAGE, origin, payload), stage=STAGE, reason=reason,
+                                         payload=payload, origin=origin, post_id=row.post_id, created_at=now)],
+                          ["fingerprint"])
             conn.execute(sa.update(T).where(T.c.id == row.id, T.c.status == "sending").values(
                 status="failed", last_error=error[:4000], next_attempt_at=None, updated_at=now))
             self._event(conn, row.id, "dead_letter", reason, row.attempts)
