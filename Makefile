@@ -47,14 +47,14 @@ gazetteer: install
 	$(BIN)/python scripts/build_gazetteer.py --data $(SHARED_DATA)
 
 # The classifier (docs/classifier.md). train-data needs the shared Open311 dump ($(SHARED_DATA));
-# train rebuilds classifiers/model/ from what is committed in classifiers/data/, deterministically.
+# train rebuilds civic_signal/classifiers/model/ from what is committed in civic_signal/classifiers/data/, deterministically.
 .PHONY: train-data classifier-eval
 train-data: install
-	$(BIN)/python scripts/build_training_data.py --data $(SHARED_DATA) --out classifiers/data
+	$(BIN)/python scripts/build_training_data.py --data $(SHARED_DATA) --out civic_signal/classifiers/data
 
 train: install
 	$(BIN)/python scripts/train_classifier.py
 
 classifier-eval: install
-	$(BIN)/civic-signal eval --kind spacy classifiers/data/heldout_2018.jsonl
-	$(BIN)/civic-signal eval --kind spacy classifiers/data/handwritten_eval.jsonl
+	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/heldout_2018.jsonl
+	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/handwritten_eval.jsonl

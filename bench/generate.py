@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from listener.models import Coordinates, Post
+from civic_signal.core.models import Coordinates, Post
 from scripts.make_sample_stream import NOT_ACTIONABLE, PLACES, REPORTS, SPANISH
 
 _FILLERS = ["", " please", " again", " since Monday", " @BOS311", " #boston", " this is dangerous",

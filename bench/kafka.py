@@ -1,6 +1,6 @@
 """The Kafka path on a real broker: listen -> classify (1 or 2 processes) -> sink, each role its
 own process, exactly the functions ``civic-signal listen`` / ``work classify`` / ``work sink`` run
-(:mod:`listener.cli.kafka_roles`), with timing probes around them (:mod:`bench.probes`).
+(:mod:`civic_signal.listener.cli.kafka_roles`), with timing probes around them (:mod:`bench.probes`).
 
 Per scenario: fresh topics and groups, a fresh SQLite archive; the sink and classify workers
 start and join their groups first, then the listener replays ``n`` generated posts (as fast as
@@ -35,14 +35,14 @@ def _bridge(evt) -> threading.Event:
 
 
 def _settings(overrides: dict[str, Any]):
-    from config.settings import load_settings
+    from civic_signal.config.settings import load_settings
     return load_settings(**overrides)
 
 
 def classify_role(overrides: dict[str, Any], stop_evt, out) -> None:
     from bench.probes import TimedClassifier
-    from classifiers.base import load_classifier
-    from listener.cli.kafka_roles import run_classify
+    from civic_signal.classifiers.base import load_classifier
+    from civic_signal.listener.cli.kafka_roles import run_classify
 
     settings = _settings(overrides)
     clf = TimedClassifier(load_classifier(settings))
@@ -53,10 +53,10 @@ def classify_role(overrides: dict[str, Any], stop_evt, out) -> None:
 
 def sink_role(overrides: dict[str, Any], expect: int, incidents: bool, stop_evt, done_evt, progress, out) -> None:
     from bench.probes import StampSink
-    from listener.cli.kafka_roles import run_sink
-    from listener.cli.run_cmd import build_sinks
-    from sinks.archive import Archive
-    from sinks.archive_sink import ArchiveSink
+    from civic_signal.listener.cli.kafka_roles import run_sink
+    from civic_signal.listener.cli.run_cmd import build_sinks
+    from civic_signal.sinks.archive import Archive
+    from civic_signal.sinks.archive_sink import ArchiveSink
 
     settings = _settings(overrides)
     archive = Archive.from_settings(settings)
@@ -76,9 +76,9 @@ def sink_role(overrides: dict[str, Any], expect: int, incidents: bool, stop_evt,
 
 def listen_role(overrides: dict[str, Any], path: str, speed: float, out) -> None:
     from bench.probes import StampBus
-    from listener.bus.kafka import KafkaBus
-    from listener.cli.kafka_roles import run_listen
-    from listener.sources.replay import ReplaySource
+    from civic_signal.listener.bus.kafka import KafkaBus
+    from civic_signal.listener.cli.kafka_roles import run_listen
+    from civic_signal.listener.sources.replay import ReplaySource
 
     settings = _settings(overrides)
     bus = StampBus(KafkaBus(settings.kafka))
@@ -110,8 +110,8 @@ def _wait(predicate, timeout_s: float, what: str) -> None:
 
 def _scenario(bootstrap: str, tmp: str, stream: Path, n: int, *, workers: int, speed: float, kind: str,
               incidents: bool, slug: str) -> dict[str, Any]:
-    from config.errors import BusError
-    from listener.bus.kafka import KafkaBus
+    from civic_signal.config.errors import BusError
+    from civic_signal.listener.bus.kafka import KafkaBus
 
     ctx = mp.get_context("spawn")
     overrides = _overrides(bootstrap, slug, tmp, kind)

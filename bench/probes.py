@@ -16,10 +16,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from classifiers.base import Classifier
-from listener.bus import RAW, Bus
-from listener.models import Classification, ClassifiedPost, Post
-from sinks.base import Sink
+from civic_signal.core.classifier import Classifier
+from civic_signal.listener.bus import RAW, Bus
+from civic_signal.core.models import Classification, ClassifiedPost, Post
+from civic_signal.core.sink import Sink
 
 
 class StampBus(Bus):

@@ -1,13 +1,13 @@
 """Our classifier beside two reference pipelines built from stock parts, on the same data:
 
 - **spaCy reference**: ``spacy.blank("en")`` + ``entity_ruler`` holding the location gazetteer's
-  phrase patterns (every phrase the :class:`~classifiers.location.LocationFinder` trie knows,
+  phrase patterns (every phrase the :class:`~civic_signal.classifiers.location.LocationFinder` trie knows,
   matched on ``LOWER``) + ``textcat`` with ``spacy.TextCatBOW.v3`` (exclusive classes: the
   service codes and ``NONE`` for "not a report");
 - **scikit-learn reference**: ``TfidfVectorizer`` (words and bigrams) + ``LinearSVC``.
 
 Both are trained here, seeded and time-bounded (:func:`train_references`), on the classifier
-engineer's training rows (:func:`classifiers.training.train.load_rows`), and scored on the same
+engineer's training rows (:func:`civic_signal.classifiers.training.train.load_rows`), and scored on the same
 held-out split as ours (:func:`heldout`). Throughput is measured on the generated benchmark
 posts, 256 posts per call for everyone (the classify stage's batch size), each in a fresh process.
 
@@ -29,7 +29,7 @@ from bench.generate import posts as gen_posts
 from bench.measure import peak_rss_mb, throughput
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = REPO / "classifiers" / "data"
+DATA = REPO / "civic_signal" / "classifiers" / "data"
 NONE = "NONE"
 BATCH = 256
 
@@ -37,7 +37,7 @@ BATCH = 256
 # -- data -------------------------------------------------------------------------------------
 def training_rows() -> list[tuple[str, str]]:
     """(text, label) for every training row the classifier engineer trains on."""
-    from classifiers.training.train import load_rows
+    from civic_signal.classifiers.training.train import load_rows
     return [(r["text"], (r["code"] or NONE) if r["actionable"] else NONE) for r in load_rows()]
 
 
@@ -45,7 +45,7 @@ def heldout() -> dict[str, list[tuple[str, str]]]:
     """The held-out splits as (text, label): ``2018`` is the classifier engineer's held-out 2018
     Open311 split (``classifiers/data/heldout_2018.jsonl``, every line a report); ``examples``
     is the hand-written examples' eval split (frames, phrases and places never trained on, with
-    non-reports), when :mod:`classifiers.training.examples` is there."""
+    non-reports), when :mod:`civic_signal.classifiers.training.examples` is there."""
     rows = []
     with (DATA / "heldout_2018.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
@@ -53,7 +53,7 @@ def heldout() -> dict[str, list[tuple[str, str]]]:
             rows.append((r["text"], (r.get("code") or NONE) if r.get("actionable", True) else NONE))
     splits = {"2018": rows}
     try:
-        from classifiers.training.examples import expand
+        from civic_signal.classifiers.training.examples import expand
         splits["examples"] = [(r["text"], (r["code"] or NONE) if r["actionable"] else NONE) for r in expand("eval")]
     except Exception:  # noqa: BLE001 - the eval examples are a bonus; the 2018 split is the core
         pass
@@ -62,8 +62,8 @@ def heldout() -> dict[str, list[tuple[str, str]]]:
 
 def score(gold: list[str], pred: list[str], split: str) -> dict[str, Any]:
     """Exact-label accuracy, plus macro F1 and actionable accuracy from the classifier
-    engineer's scorer (:func:`classifiers.evaluate.score`, what ``civic-signal eval`` prints)."""
-    from classifiers.evaluate import score as eval_score
+    engineer's scorer (:func:`civic_signal.classifiers.evaluate.score`, what ``civic-signal eval`` prints)."""
+    from civic_signal.classifiers.evaluate import score as eval_score
     n = len(gold)
     out: dict[str, Any] = {f"{split}_acc": round(sum(g == p for g, p in zip(gold, pred)) / n, 3) if n else None}
     rep = eval_score([{"code": None if g == NONE else g} for g in gold],
@@ -86,7 +86,7 @@ def scores(predict) -> dict[str, Any]:
 
 def location_patterns() -> list[dict[str, str]]:
     """Every phrase the location finder's trie holds, as ``entity_ruler`` phrase patterns."""
-    from classifiers.location import LocationFinder
+    from civic_signal.classifiers.location import LocationFinder
     out: list[dict[str, str]] = []
 
     def walk(node: dict, path: tuple[str, ...]) -> None:
@@ -166,7 +166,7 @@ def _batches(seq: list, size: int = BATCH):
 
 def bench_ours(n: int, kind: str | None = None, repeat: int = 3) -> dict[str, Any]:
     from bench.stages import load_ours
-    from listener.models import Post
+    from civic_signal.core.models import Post
 
     clf, kind = load_ours(kind)
     batch = gen_posts(n)

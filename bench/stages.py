@@ -26,13 +26,13 @@ STALL_S = 60.0
 
 def our_kind() -> str:
     """``spacy`` once the spaCy classifier and its model are shipped, else ``keyword``."""
-    shipped = importlib.util.find_spec("classifiers.pipeline") is not None and (REPO / "classifiers" / "model").is_dir()
+    shipped = importlib.util.find_spec("civic_signal.classifiers.pipeline") is not None and (REPO / "civic_signal" / "classifiers" / "model").is_dir()
     return "spacy" if shipped else "keyword"
 
 
 def load_ours(kind: str | None = None):
-    from classifiers.base import load_classifier
-    from config.settings import load_settings
+    from civic_signal.classifiers.base import load_classifier
+    from civic_signal.config.settings import load_settings
 
     kind = kind or our_kind()
     return load_classifier(load_settings(classifier={"kind": kind})), kind
@@ -48,13 +48,13 @@ def _stream_file(tmp: str, n: int, seed: int = 2026, name: str = "stream.jsonl")
 def _one_pipeline_run(tmp: str, stream: Path, n: int, run: int, speed: float, kind: str,
                       incidents: bool, processes: int | None) -> dict[str, Any]:
     from bench.probes import StampBus, StampSink, latencies
-    from config.settings import load_settings
-    from listener.bus.memory import MemoryBus
-    from listener.cli.run_cmd import build_sinks, pipeline_classifier
-    from listener.pipeline import Pipeline
-    from listener.sources.replay import ReplaySource
-    from sinks.archive import Archive
-    from sinks.archive_sink import ArchiveSink
+    from civic_signal.config.settings import load_settings
+    from civic_signal.listener.bus.memory import MemoryBus
+    from civic_signal.listener.cli.run_cmd import build_sinks, pipeline_classifier
+    from civic_signal.listener.pipeline import Pipeline
+    from civic_signal.listener.sources.replay import ReplaySource
+    from civic_signal.sinks.archive import Archive
+    from civic_signal.sinks.archive_sink import ArchiveSink
 
     cls_settings: dict[str, Any] = {"kind": kind}
     if processes is not None:
@@ -119,9 +119,9 @@ def archive_writes(n: int, url: str | None = None, label: str = "SQLite", repeat
     """Rows/s of ``Archive.write_classified`` (a post row and a classification row per item) in
     batches of 256, each run into an empty database. ``url``: PostgreSQL server to use (a fresh
     database is created in it); ``"auto"`` starts a throwaway cluster (:mod:`bench.services`)."""
-    from classifiers.keyword import KeywordClassifier
-    from listener.models import ClassifiedPost
-    from sinks.archive import Archive
+    from civic_signal.classifiers.keyword import KeywordClassifier
+    from civic_signal.core.models import ClassifiedPost
+    from civic_signal.sinks.archive import Archive
 
     batch = gen_posts(n)
     items = [ClassifiedPost(post=p, classification=c) for p, c in zip(batch, KeywordClassifier().classify(batch))]

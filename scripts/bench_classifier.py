@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> int:
-    from classifiers.pipeline import SpacyClassifier
-    from classifiers.training.examples import expand
-    from listener.models import Post
+    from civic_signal.classifiers.pipeline import SpacyClassifier
+    from civic_signal.classifiers.training.examples import expand
+    from civic_signal.core.models import Post
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--posts", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=1000)

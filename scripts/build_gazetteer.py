@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classifiers.location.build import build, write  # noqa: E402
-from classifiers.location.gazetteer import DEFAULT_PATH  # noqa: E402
+from civic_signal.classifiers.location.build import build, write  # noqa: E402
+from civic_signal.classifiers.location.gazetteer import DEFAULT_PATH  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
-"""Rebuild classifiers/data/open311_train.jsonl.gz and heldout_2018.jsonl from the shared dump.
+"""Rebuild civic_signal/classifiers/data/open311_train.jsonl.gz and heldout_2018.jsonl from the shared dump.
 
-Usage: python scripts/build_training_data.py [--data ../shared/data] [--out classifiers/data]
+Usage: python scripts/build_training_data.py [--data ../shared/data] [--out civic_signal/classifiers/data]
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from classifiers.training.open311_data import build  # noqa: E402
+from civic_signal.classifiers.training.open311_data import build  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default="../shared/data", help="folder holding boston_open311_2008_2018.jsonl.gz")
-    ap.add_argument("--out", default="classifiers/data")
+    ap.add_argument("--out", default="civic_signal/classifiers/data")
     args = ap.parse_args()
     dump = Path(args.data) / "boston_open311_2008_2018.jsonl.gz"
     if not dump.exists():

@@ -20,7 +20,7 @@ args = parser.parse_args()
 
 with tempfile.TemporaryDirectory() as tmp:
     cfg = Config()
-    cfg.set_main_option("script_location", "sinks/archive/migrations")
+    cfg.set_main_option("script_location", "civic_signal/sinks/archive/migrations")
     cfg.attributes["connection_url"] = f"sqlite:///{tmp}/scratch.db"
     command.upgrade(cfg, "heads")
     command.revision(cfg, message=args.message, autogenerate=True, rev_id=args.rev_id, head=args.head or "head")

@@ -1,7 +1,7 @@
-"""Rebuild the shipped classifier model (classifiers/model/) from classifiers/data/, deterministically.
+"""Rebuild the shipped classifier model (civic_signal/classifiers/model/) from civic_signal/classifiers/data/, deterministically.
 
-Usage: python scripts/train_classifier.py [--out classifiers/model] [--no-eval]
-Also rewrites classifiers/data/handwritten_eval.jsonl (from examples.json) and records the
+Usage: python scripts/train_classifier.py [--out civic_signal/classifiers/model] [--no-eval]
+Also rewrites civic_signal/classifiers/data/handwritten_eval.jsonl (from examples.json) and records the
 held-out figures in the model's meta.json.
 """
 
@@ -16,14 +16,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classifiers.training.examples import write_eval  # noqa: E402
-from classifiers.training.train import DATA_DIR, MODEL_DIR, load_rows, train  # noqa: E402
+from civic_signal.classifiers.training.examples import write_eval  # noqa: E402
+from civic_signal.classifiers.training.train import DATA_DIR, MODEL_DIR, load_rows, train  # noqa: E402
 
 
 def evaluate(model_dir: Path, path: Path) -> dict:
-    from classifiers.evaluate import score
-    from classifiers.pipeline import SpacyClassifier
-    from listener.cli.classify_cmd import classify_lines
+    from civic_signal.classifiers.evaluate import score
+    from civic_signal.classifiers.pipeline import SpacyClassifier
+    from civic_signal.listener.cli.classify_cmd import classify_lines
     clf = SpacyClassifier.load(model_dir)
     lines = path.read_text().splitlines()
     gold = [json.loads(ln) for ln in lines]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from listener.models import Post
+from civic_signal.core.models import Post
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "boston_stream.jsonl"

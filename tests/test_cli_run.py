@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from tests.conftest import REPO, SAMPLE
 
-CLI = [sys.executable, "-m", "listener.cli"]
+CLI = [sys.executable, "-m", "civic_signal.listener.cli"]
 
 
 def civic(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def classifier():
-    from classifiers.pipeline import SpacyClassifier
+    from civic_signal.classifiers.pipeline import SpacyClassifier
     return SpacyClassifier.load()
 
 

@@ -1,6 +1,6 @@
-from classifiers.categories import CODES, GATES, GENERAL, RULES, rule_hits, rule_hits_fast, weak_label
-from classifiers.training.examples import expand
-from config.taxonomy import services
+from civic_signal.classifiers.categories import CODES, GATES, GENERAL, RULES, rule_hits, rule_hits_fast, weak_label
+from civic_signal.classifiers.training.examples import expand
+from civic_signal.config.taxonomy import services
 
 
 def test_codes_are_catalogue_codes_and_cover_at_least_thirty_street_services():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from classifiers.components import register_factories
+from civic_signal.classifiers.components import register_factories
 
 
 @pytest.fixture()

@@ -1,6 +1,6 @@
 import pytest
 
-from classifiers.cues import find_cues, find_cues_slow, veto
+from civic_signal.classifiers.cues import find_cues, find_cues_slow, veto
 
 
 @pytest.mark.parametrize("text,reason", [

@@ -1,4 +1,4 @@
-from classifiers.evaluate import distance_m, render, score
+from civic_signal.classifiers.evaluate import distance_m, render, score
 
 
 def test_scores_per_category_macro_actionable_and_location():

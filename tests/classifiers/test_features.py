@@ -1,6 +1,6 @@
 import zlib
 
-from classifiers.features import extras, feature_ids, words
+from civic_signal.classifiers.features import extras, feature_ids, words
 
 
 def test_words_are_normalized():

@@ -1,4 +1,4 @@
-from classifiers.language import detect
+from civic_signal.classifiers.language import detect
 
 
 def test_english_spanish_and_others():

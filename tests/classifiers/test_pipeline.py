@@ -1,5 +1,5 @@
-from classifiers.pipeline import SpacyClassifier
-from listener.models import Coordinates
+from civic_signal.classifiers.pipeline import SpacyClassifier
+from civic_signal.core.models import Coordinates
 from tests.conftest import make_post
 
 
@@ -43,6 +43,6 @@ def test_a_post_that_breaks_the_pipeline_costs_only_itself(classifier, monkeypat
 
 
 def test_load_classifier_builds_the_spacy_classifier_by_default():
-    from classifiers.base import load_classifier
-    from config.settings import load_settings
+    from civic_signal.classifiers.base import load_classifier
+    from civic_signal.config.settings import load_settings
     assert isinstance(load_classifier(load_settings()), SpacyClassifier)

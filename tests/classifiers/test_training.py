@@ -1,8 +1,8 @@
 import numpy as np
 
-from classifiers.model import LinearModel
-from classifiers.training.open311_data import Scrubber, strip_form
-from classifiers.training.train import TrainConfig, train
+from civic_signal.classifiers.model import LinearModel
+from civic_signal.classifiers.training.open311_data import Scrubber, strip_form
+from civic_signal.classifiers.training.train import TrainConfig, train
 
 ROWS = [
     {"text": "huge pothole on the street", "code": "REQPOTHL", "actionable": True, "source": "handwritten:report"},
@@ -26,7 +26,7 @@ def test_training_is_deterministic_and_round_trips(tmp_path):
 
 
 def test_a_tiny_model_learns_its_rows():
-    from classifiers.features import feature_ids
+    from civic_signal.classifiers.features import feature_ids
     m = train(ROWS, CFG)
     act, cat = m.predict([m.rows(feature_ids("pothole on the street")), m.rows(feature_ids("sunset tonight"))])
     assert act[0] > 0.5 > act[1]
@@ -36,7 +36,7 @@ def test_a_tiny_model_learns_its_rows():
 def test_missing_model_is_a_clear_error(tmp_path):
     import pytest
 
-    from config.errors import ClassifierError
+    from civic_signal.config.errors import ClassifierError
     with pytest.raises(ClassifierError, match="make train"):
         LinearModel.load(tmp_path)
 

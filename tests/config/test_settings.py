@@ -1,7 +1,7 @@
 import pytest
 
-from config.errors import ConfigError
-from config.settings import load_settings, masked_dump, with_overrides
+from civic_signal.config.errors import ConfigError
+from civic_signal.config.settings import load_settings, masked_dump, with_overrides
 
 
 def test_defaults_load_and_are_frozen():

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-SERVICES_JSON = Path(__file__).resolve().parents[2] / "config" / "data" / "services.json"
+SERVICES_JSON = Path(__file__).resolve().parents[2] / "civic_signal" / "config" / "data" / "services.json"
 PREFIX = "/open311/v2/"
 
 #: A definition with a required list attribute, for potholes (used unless ``definitions`` is given).

@@ -1,8 +1,8 @@
 import threading
 import time
 
-from listener.bus import RAW
-from listener.bus.memory import MemoryBus
+from civic_signal.listener.bus import RAW
+from civic_signal.listener.bus.memory import MemoryBus
 
 
 def test_publish_blocks_when_the_topic_is_full():

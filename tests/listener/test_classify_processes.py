@@ -7,16 +7,16 @@ import signal
 
 import pytest
 
-from config.errors import ClassifierError
-from config.settings import load_settings
-from listener.classify_processes import ProcessClassifier
-from listener.models import Post
+from civic_signal.config.errors import ClassifierError
+from civic_signal.config.settings import load_settings
+from civic_signal.listener.classify_processes import ProcessClassifier
+from civic_signal.core.models import Post
 from tests.conftest import SAMPLE
 
 
 @pytest.fixture(scope="module")
 def posts() -> list[Post]:
-    from listener.sources.replay import ReplaySource
+    from civic_signal.listener.sources.replay import ReplaySource
     out = [p for p in ReplaySource(SAMPLE, speed=0) if isinstance(p, Post)]
     assert len(out) > 300
     return out
@@ -24,7 +24,7 @@ def posts() -> list[Post]:
 
 @pytest.mark.parametrize("kind", ["spacy", "keyword"])
 def test_worker_processes_give_exactly_the_in_process_results(posts, kind):
-    from classifiers.base import load_classifier
+    from civic_signal.classifiers.base import load_classifier
     settings = load_settings(classifier={"kind": kind})
     here = load_classifier(settings).classify(posts)
     pool = ProcessClassifier(settings.classifier, processes=2)

@@ -1,8 +1,8 @@
 """The background jobs of long-running commands: alerts are recorded even with no console open."""
 
-from config.settings import load_settings
-from listener.jobs import BackgroundJobs
-from sinks.alerts import recent_alerts
+from civic_signal.config.settings import load_settings
+from civic_signal.listener.jobs import BackgroundJobs
+from civic_signal.sinks.alerts import recent_alerts
 from tests.sinks.test_alerts import seeded_archive  # noqa: F401  (fixture)
 
 

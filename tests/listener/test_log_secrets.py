@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from listener import log_secrets
+from civic_signal.listener import log_secrets
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_secrets_in_tracebacks_are_masked(logger):
 
 
 def test_secrets_of_loaded_settings_are_protected_too(logger, monkeypatch):
-    from config.settings import load_settings
+    from civic_signal.config.settings import load_settings
     lg, stream = logger
     monkeypatch.setenv("CIVIC_OPEN311__API_KEY", "key-from-settings-42")
     log_secrets.protect_settings(load_settings())

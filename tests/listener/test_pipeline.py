@@ -2,13 +2,13 @@ from collections.abc import Sequence
 
 import pytest
 
-from classifiers.keyword import KeywordClassifier
-from config.errors import PermanentSinkError, StorageError
-from listener.bus.memory import MemoryBus
-from listener.models import ClassifiedPost, DeadLetter, Post
-from listener.pipeline import Pipeline
-from listener.sources.base import ListSource
-from sinks.base import ListSink, Sink
+from civic_signal.classifiers.keyword import KeywordClassifier
+from civic_signal.config.errors import PermanentSinkError, StorageError
+from civic_signal.listener.bus.memory import MemoryBus
+from civic_signal.core.models import ClassifiedPost, DeadLetter, Post
+from civic_signal.listener.pipeline import Pipeline
+from civic_signal.core.source import ListSource
+from civic_signal.core.sink import ListSink, Sink
 from tests.conftest import make_post
 
 

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from config.errors import ConfigError
-from listener.models import DeadLetter
-from listener.replay_runs import PacedSource, default_run_id, parse_source, parse_when
-from listener.sources.base import ListSource
+from civic_signal.config.errors import ConfigError
+from civic_signal.core.models import DeadLetter
+from civic_signal.listener.replay_runs import PacedSource, default_run_id, parse_source, parse_when
+from civic_signal.core.source import ListSource
 from tests.conftest import make_post
 
 T0 = datetime(2026, 11, 20, tzinfo=timezone.utc)

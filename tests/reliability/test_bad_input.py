@@ -20,13 +20,13 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from config.errors import ParseError
-from config.settings import load_settings
-from listener.models import MAX_TEXT_CHARS, Classification, DeadLetter, Post
-from listener.sources.formats import decode_json, parse_any, parse_time, parse_x_v2
-from listener.sources.replay import ReplaySource
-from sinks.archive import Archive
-from sinks.tickets import redact
+from civic_signal.config.errors import ParseError
+from civic_signal.config.settings import load_settings
+from civic_signal.core.models import MAX_TEXT_CHARS, Classification, DeadLetter, Post
+from civic_signal.listener.sources.formats import decode_json, parse_any, parse_time, parse_x_v2
+from civic_signal.listener.sources.replay import ReplaySource
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.tickets import redact
 from tests.conftest import make_post
 from tests.reliability.nasty_corpus import CASES, CORPUS, EXPECTED
 
@@ -127,7 +127,7 @@ def test_text_is_kept_as_written_apart_from_nul_and_bad_surrogates():
 
 
 def _pipeline_counts(tmp_path: Path, stream: Path, classifier=None):
-    from listener.cli.run_cmd import build_pipeline
+    from civic_signal.listener.cli.run_cmd import build_pipeline
     settings = load_settings(replay={"speed": 0}, classifier={"kind": "keyword"})
     source = ReplaySource(stream)
     pipe, archive = build_pipeline(settings, [source], classifier=classifier)
@@ -179,8 +179,8 @@ def test_a_cut_short_gzip_replay_keeps_what_it_read_and_says_where_it_broke(tmp_
 
 
 def test_ticket_descriptions_of_corpus_posts_hold_no_markup_controls_or_invisible_characters():
-    from listener.models import Category, ClassifiedPost
-    from sinks.tickets import describe
+    from civic_signal.core.models import Category, ClassifiedPost
+    from civic_signal.sinks.tickets import describe
     for post in _corpus_posts():
         c = Classification(post_id=post.id, actionable=True, actionable_score=0.9, model_version="t",
                            category=Category(code="REQPOTHL", name="Pothole", score=0.9))
@@ -335,7 +335,7 @@ def test_any_lines_replay_as_one_item_each_and_all_of_them_archive(tmp_path):
 
 def _classifier_kinds() -> list:
     kinds = ["keyword"]
-    spacy_ready = importlib.util.find_spec("classifiers.pipeline") is not None
+    spacy_ready = importlib.util.find_spec("civic_signal.classifiers.pipeline") is not None
     kinds.append(pytest.param("spacy", marks=pytest.mark.skipif(
         not spacy_ready, reason="classifiers/pipeline.py (SpacyClassifier) has not landed yet")))
     return kinds
@@ -343,7 +343,7 @@ def _classifier_kinds() -> list:
 
 @pytest.fixture(scope="module", params=_classifier_kinds())
 def classifier(request):
-    from classifiers.base import load_classifier
+    from civic_signal.classifiers.base import load_classifier
     return load_classifier(load_settings(), request.param)
 
 
@@ -471,7 +471,7 @@ def test_classify_command_answers_every_nasty_line_with_one_json_line(tmp_path, 
     data = b"\n".join(lines) + b"\n"
     path = tmp_path / "in.jsonl"
     path.write_bytes(data)
-    args = [sys.executable, "-m", "listener.cli", "classify", "--kind", kind] + ([str(path)] if via == "file" else ["-"])
+    args = [sys.executable, "-m", "civic_signal.listener.cli", "classify", "--kind", kind] + ([str(path)] if via == "file" else ["-"])
     out = subprocess.run(args, input=data if via == "stdin" else None, capture_output=True, cwd=REPO, timeout=300)
     assert out.returncode == 0, out.stderr.decode(errors="replace")[-2000:]
     answers = [orjson.loads(ln) for ln in out.stdout.splitlines()]   # strict JSON: no NaN, no surrogates

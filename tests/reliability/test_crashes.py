@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import REPO, SAMPLE
 
 pytestmark = pytest.mark.slow
-CLI = [sys.executable, "-m", "listener.cli"]
+CLI = [sys.executable, "-m", "civic_signal.listener.cli"]
 COPIES = 2
 
 

@@ -22,15 +22,15 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from classifiers.keyword import KeywordClassifier
-from config.errors import StorageError
-from config.settings import load_settings
-from listener.bus.memory import MemoryBus
-from listener.models import Category, Classification, ClassifiedPost, Coordinates, Post
-from listener.pipeline import Pipeline
-from listener.sources.base import ListSource
-from sinks.archive import Archive
-from sinks.archive_sink import ArchiveSink
+from civic_signal.classifiers.keyword import KeywordClassifier
+from civic_signal.config.errors import StorageError
+from civic_signal.config.settings import load_settings
+from civic_signal.listener.bus.memory import MemoryBus
+from civic_signal.core.models import Category, Classification, ClassifiedPost, Coordinates, Post
+from civic_signal.listener.pipeline import Pipeline
+from civic_signal.core.source import ListSource
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.archive_sink import ArchiveSink
 from tests.conftest import make_post
 
 KEY = "outage-test-key"
@@ -72,7 +72,7 @@ def _report(n: int, lat: float, lon: float, code: str = "REQPOTHL") -> Classifie
 
 
 def _three_tickets(archive: Archive, settings) -> list[str]:
-    from sinks.incidents import IncidentSink
+    from civic_signal.sinks.incidents import IncidentSink
     sink = IncidentSink.from_settings(archive, settings)
     # three places kilometres apart: three incidents, three tickets
     sink.write_batch([_report(1, 42.35, -71.06), _report(2, 42.30, -71.08), _report(3, 42.37, -71.03)])
@@ -82,8 +82,8 @@ def _three_tickets(archive: Archive, settings) -> list[str]:
 
 def _open311_outage(tmp_path: Path, hours_down: float, **open311):
     """Queue three tickets, refuse every connection for ``hours_down``, then let them through."""
-    from sinks.open311.client import Open311Client
-    from sinks.open311.delivery import DeliveryWorker
+    from civic_signal.sinks.open311.client import Open311Client
+    from civic_signal.sinks.open311.delivery import DeliveryWorker
     from tests.fakes.open311_server import FakeOpen311
 
     with FakeOpen311(api_key=KEY) as srv:
@@ -131,8 +131,8 @@ def test_311_down_for_an_hour_with_the_default_retry_settings(tmp_path):
 
 def test_the_default_retry_schedule_spans_how_long(tmp_path):
     """How long the defaults keep retrying: the sum of the waits before the last attempt."""
-    from sinks.open311.client import Open311Client
-    from sinks.open311.delivery import DeliveryWorker
+    from civic_signal.sinks.open311.client import Open311Client
+    from civic_signal.sinks.open311.delivery import DeliveryWorker
     s = load_settings().open311
     w = DeliveryWorker(Archive(f"sqlite:///{tmp_path}/a.db"), Open311Client("http://127.0.0.1:9/"),
                        max_attempts=s.max_attempts, retry_base_s=s.retry_base_s, retry_max_s=s.retry_max_s,
@@ -177,7 +177,7 @@ def _run_with_outage(archive: Archive, on_retry, n: int = 50):
 
 def _run_fast(pipe: Pipeline, retry_max_s: float):
     """Run ``pipe`` with the sink stage's backoff capped at ``retry_max_s`` (no long waits in tests)."""
-    import listener.pipeline as lp
+    import civic_signal.listener.pipeline as lp
     original = lp.SinkStage.__init__
 
     def init(self, *a, **kw):

@@ -8,8 +8,8 @@ import json
 import pytest
 from starlette.testclient import TestClient
 
-from listener.sources import push as push_mod
-from listener.sources.push import SIGNATURE_HEADER, TIMESTAMP_HEADER, Spool, make_app, sign
+from civic_signal.listener.sources import push as push_mod
+from civic_signal.listener.sources.push import SIGNATURE_HEADER, TIMESTAMP_HEADER, Spool, make_app, sign
 
 SECRET = b"push-secret-for-tests"
 NOW = 1_795_000_000

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from config.errors import ConfigError
-from config.settings import SECRET_KEYS, load_settings
+from civic_signal.config.errors import ConfigError
+from civic_signal.config.settings import SECRET_KEYS, load_settings
 from tests.conftest import REPO, SAMPLE
 
-CLI = [sys.executable, "-m", "listener.cli", "-v"]
+CLI = [sys.executable, "-m", "civic_signal.listener.cli", "-v"]
 
 
 def secret_for(section: str, key: str) -> str:
@@ -167,7 +167,7 @@ def test_a_misspelt_secret_variable_is_refused_without_printing_its_value(monkey
 
 
 def test_settings_reprs_and_dumps_mask_secrets(monkeypatch):
-    from config.settings import masked_dump
+    from civic_signal.config.settings import masked_dump
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     s = load_settings()

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from listener.models import ClassifiedPost, Classification
-from sinks.archive import Archive
-from sinks.archive.store import author_handle
-from sinks.archive_sink import ArchiveSink
+from civic_signal.core.models import ClassifiedPost, Classification
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.archive.store import author_handle
+from civic_signal.sinks.archive_sink import ArchiveSink
 from tests.conftest import REPO, make_post
 
-PACKAGES = ("listener", "sinks", "classifiers", "config", "bench", "scripts", "tools")
+PACKAGES = ("civic_signal", "bench", "scripts", "tools")
 SQL_CALLS = {"text", "execute", "exec_driver_sql", "executemany", "executescript"}
 #: Reviewed exceptions: identifiers cannot be bound parameters. ``path: what the line must contain``;
 #: a line may also say ``# sql-ok: <why>``.
@@ -92,7 +92,7 @@ def test_author_handles_are_plain_only_when_the_setting_allows(tmp_path):
 
 
 def test_archive_from_settings_follows_privacy_hash_authors(monkeypatch):
-    from config.settings import load_settings
+    from civic_signal.config.settings import load_settings
     assert Archive.from_settings(load_settings()).hash_authors is True
     monkeypatch.setenv("CIVIC_PRIVACY__HASH_AUTHORS", "false")
     assert Archive.from_settings(load_settings()).hash_authors is False

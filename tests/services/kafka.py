@@ -74,7 +74,7 @@ class KafkaBroker:
 
     def settings(self, name: str, **kafka_overrides: Any):
         """Full settings (defaults + the test's environment) with :meth:`kafka_settings` and ``bus.kind=kafka``."""
-        from config.settings import load_settings
+        from civic_signal.config.settings import load_settings
         return load_settings(kafka=self.kafka_settings(name, **kafka_overrides), bus={"kind": "kafka"},
                              classifier={"kind": "keyword"})
 

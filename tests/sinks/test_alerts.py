@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import sqlalchemy as sa
 
-from sinks.alerts import (Alert, AlertMonitor, AlertRules, Report, Webhook, bucket_counts, category_spikes,
+from civic_signal.sinks.alerts import (Alert, AlertMonitor, AlertRules, Report, Webhook, bucket_counts, category_spikes,
                           count_reports, dead_letters_growing, delivery_failing, recent_alerts, sign,
                           stalled_sources, verify_signature)
-from sinks.health import SourceState
+from civic_signal.sinks.health import SourceState
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=timezone.utc)
 RULES = AlertRules()
@@ -116,8 +116,8 @@ def test_monitor_records_each_alert_once(seeded_archive):
 
 @pytest.fixture
 def seeded_archive(tmp_path):
-    from listener.models import Category, Classification, ClassifiedPost, Location, LocationKind, Post
-    from sinks.archive import Archive
+    from civic_signal.core.models import Category, Classification, ClassifiedPost, Location, LocationKind, Post
+    from civic_signal.sinks.archive import Archive
     archive = Archive(f"sqlite:///{tmp_path}/alerts.db")
     items = []
     for n in range(5):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from listener.pipeline import PipelineStats
-from listener.sources.base import ListSource
-from sinks.archive import Archive
-from sinks.health import HealthReporter, read_health
+from civic_signal.listener.pipeline import PipelineStats
+from civic_signal.core.source import ListSource
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.health import HealthReporter, read_health
 
 
 def test_reports_upsert_one_row_per_process_and_source(tmp_path):

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from listener.models import Category, Classification, ClassifiedPost, Coordinates, Location, LocationKind, Post
-from sinks.archive import Archive
-from sinks.archive.models import TicketRow
-from sinks.incident_tables import IncidentLockRow, IncidentReportRow, IncidentRow
-from sinks.incidents import IncidentSink, compose_description, distance_m, ref_marker
+from civic_signal.core.models import Category, Classification, ClassifiedPost, Coordinates, Location, LocationKind, Post
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.archive.models import TicketRow
+from civic_signal.sinks.incident_tables import IncidentLockRow, IncidentReportRow, IncidentRow
+from civic_signal.sinks.incidents import IncidentSink, compose_description, distance_m, ref_marker
 from tests.services.postgres import BACKENDS, db_url, pg_server, pg_url  # noqa: F401
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -162,7 +162,7 @@ def test_two_sinks_taking_turns_see_each_others_incidents(db_url):
 
 @BACKENDS
 def test_an_incident_closed_by_the_311_status_sync_takes_no_more_reports(db_url):
-    from sinks.incidents import touch_categories
+    from civic_signal.sinks.incidents import touch_categories
     a = Archive(db_url)
     s = sink(a)
     first = s.add(classified(1))
@@ -177,8 +177,8 @@ def test_an_incident_closed_by_the_311_status_sync_takes_no_more_reports(db_url)
 def test_a_batch_that_fails_leaves_nothing_behind_in_memory(tmp_path, monkeypatch):
     """A batch rolled back must not leave its incidents in the sink's memory: redelivered, it
     files the same incident again, in the database this time."""
-    from config.errors import StorageError
-    from sinks import incidents as mod
+    from civic_signal.config.errors import StorageError
+    from civic_signal.sinks import incidents as mod
     a = Archive(f"sqlite:///{tmp_path}/a.db")
     s = sink(a)
     s.add(classified(1))

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from config.settings import load_settings
-from listener.models import DeadLetter
-from sinks.archive import Archive
-from sinks.retention import purge, purge_job
+from civic_signal.config.settings import load_settings
+from civic_signal.core.models import DeadLetter
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.retention import purge, purge_job
 from tests.conftest import REPO, make_post
 
 NOW = datetime(2027, 6, 1, tzinfo=timezone.utc)
@@ -58,7 +58,7 @@ def test_the_job_uses_the_retention_setting(tmp_path, monkeypatch):
 
 
 def test_the_background_jobs_schedule_the_purge(tmp_path):
-    from listener.jobs import BackgroundJobs
+    from civic_signal.listener.jobs import BackgroundJobs
     jobs = BackgroundJobs(load_settings(), Archive(f"sqlite:///{tmp_path}/j.db"))
     try:
         assert "retention.purge" in jobs.scheduler.names()
@@ -72,7 +72,7 @@ def test_purge_command(tmp_path):
         c.execute(sa.text("update posts set archived_at = :t"), {"t": datetime.now(timezone.utc) - timedelta(days=10)})
     env = {"CIVIC_DATABASE_URL": f"sqlite:///{tmp_path}/r.db"}
     import os
-    out = subprocess.run([sys.executable, "-m", "listener.cli", "purge", "--days", "5"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "civic_signal.listener.cli", "purge", "--days", "5"], capture_output=True,
                          text=True, cwd=REPO, env={**os.environ, **env}, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "2 posts" in out.stdout

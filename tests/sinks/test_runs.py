@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from config.errors import ConfigError
-from sinks import runs
-from sinks.archive import Archive
+from civic_signal.config.errors import ConfigError
+from civic_signal.sinks import runs
+from civic_signal.sinks.archive import Archive
 
 
 def test_start_finish_and_list(tmp_path):

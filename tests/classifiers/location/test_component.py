@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import spacy
 
-from classifiers.location import FACTORY_NAME, register_location_factory
-from listener.models import Coordinates, LocationKind
+from civic_signal.classifiers.location import FACTORY_NAME, register_location_factory
+from civic_signal.core.models import Coordinates, LocationKind
 
 
 def test_registration_is_idempotent_and_component_sets_doc_location():

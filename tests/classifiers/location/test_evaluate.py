@@ -1,8 +1,8 @@
 import gzip
 import json
 
-from classifiers.location.evaluate import heldout_rows, score_locations
-from listener.models import Location, LocationKind
+from civic_signal.classifiers.location.evaluate import heldout_rows, score_locations
+from civic_signal.core.models import Location, LocationKind
 
 
 class FakeFinder:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers.location import LocationFinder
-from classifiers.location.gazetteer import distance_m
-from listener.models import Coordinates, LocationKind
+from civic_signal.classifiers.location import LocationFinder
+from civic_signal.classifiers.location.gazetteer import distance_m
+from civic_signal.core.models import Coordinates, LocationKind
 
 # Points checked by hand on a map (rounded): the finder must land within 300 m.
 MASS_AVE_BOYLSTON = (42.3473, -71.0877)

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from classifiers.location.gazetteer import FORMAT_VERSION, Gazetteer, distance_m
-from config.errors import ConfigError
+from civic_signal.classifiers.location.gazetteer import FORMAT_VERSION, Gazetteer, distance_m
+from civic_signal.config.errors import ConfigError
 
 SQUARE = [[[-71.2, 42.2], [-71.0, 42.2], [-71.0, 42.4], [-71.2, 42.4], [-71.2, 42.2]]]
 

@@ -2,7 +2,7 @@ import json
 
 from typer.testing import CliRunner
 
-from listener.cli import app
+from civic_signal.listener.cli import app
 
 
 def test_geocode_prints_the_location_as_json():

@@ -1,5 +1,5 @@
-from classifiers.location.normalize import display_street, street_key, tokens
-from classifiers.location.projection import stateplane_ft_to_lonlat
+from civic_signal.classifiers.location.normalize import display_street, street_key, tokens
+from civic_signal.classifiers.location.projection import stateplane_ft_to_lonlat
 
 
 def test_street_keys_agree_across_spellings():

@@ -6,9 +6,9 @@ import orjson
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from config.errors import ParseError
-from listener.bus.envelope import VERSION, decode, decode_items, encode, encode_batch
-from listener.models import (Category, Classification, ClassifiedPost, Coordinates, DeadLetter, Location,
+from civic_signal.config.errors import ParseError
+from civic_signal.listener.bus.envelope import VERSION, decode, decode_items, encode, encode_batch
+from civic_signal.core.models import (Category, Classification, ClassifiedPost, Coordinates, DeadLetter, Location,
                              LocationKind, Post, Ticket, TicketStatus)
 from tests.conftest import make_post
 

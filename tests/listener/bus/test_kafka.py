@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from config.errors import BusError
-from listener.bus import DEAD_LETTER, RAW
-from listener.bus.kafka import KafkaBus
-from listener.models import DeadLetter, Post
+from civic_signal.config.errors import BusError
+from civic_signal.listener.bus import DEAD_LETTER, RAW
+from civic_signal.listener.bus.kafka import KafkaBus
+from civic_signal.core.models import DeadLetter, Post
 from tests.conftest import make_post
 from tests.services.kafka import kafka_broker  # noqa: F401  (session fixture)
 
@@ -114,7 +114,7 @@ def test_a_poison_record_goes_to_the_dead_letter_topic_with_its_origin(kafka_bro
 def test_one_bad_item_in_a_batch_record_is_dead_lettered_alone(kafka_broker):
     import orjson
 
-    from listener.bus.envelope import encode_batch
+    from civic_signal.listener.bus.envelope import encode_batch
     bus = KafkaBus(kafka_broker.settings("bus-batch-poison").kafka)
     good = [make_post("pothole", n=n) for n in (1, 2)]
     items = orjson.loads(encode_batch([(p.id, p) for p in good]))["items"]
@@ -153,7 +153,7 @@ def test_a_lone_post_is_sent_after_the_linger_without_a_flush(kafka_broker):
 
 
 def test_an_unreachable_cluster_is_a_bus_error_naming_the_setting(kafka_broker):
-    from config.settings import load_settings
+    from civic_signal.config.settings import load_settings
     from tests.services.kafka import TEST_KAFKA
     import socket
     s = socket.socket()
@@ -170,7 +170,7 @@ def test_a_batch_the_linger_thread_cannot_hand_over_makes_the_next_flush_fail():
     refuses it; the stage's next flush raises, so it does not commit and the posts come again."""
     from kafka.errors import KafkaTimeoutError
 
-    from config.settings import load_settings
+    from civic_signal.config.settings import load_settings
 
     class Refusing:
         def send(self, *a, **kw):

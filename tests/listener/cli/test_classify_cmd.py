@@ -2,7 +2,7 @@ import json
 
 from typer.testing import CliRunner
 
-from listener.cli import app
+from civic_signal.listener.cli import app
 
 LINES = "\n".join([
     json.dumps({"id": "a", "text": "Huge pothole outside 25 Sheridan St in JP"}),

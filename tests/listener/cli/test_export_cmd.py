@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from config.errors import ConfigError
-from listener.cli.export_cmd import TABLES, write_slice
-from listener.models import Classification, ClassifiedPost
-from sinks.archive import Archive
+from civic_signal.config.errors import ConfigError
+from civic_signal.listener.cli.export_cmd import TABLES, write_slice
+from civic_signal.core.models import Classification, ClassifiedPost
+from civic_signal.sinks.archive import Archive
 from tests.conftest import make_post
 
 

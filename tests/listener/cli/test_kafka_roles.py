@@ -16,17 +16,17 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from classifiers.keyword import KeywordClassifier
-from config.errors import BusError
-from config.settings import load_settings
-from listener.bus import DEAD_LETTER, RAW, Bus, Message
-from listener.cli import kafka_roles
-from listener.models import DeadLetter
-from listener.pipeline import PipelineStats
+from civic_signal.classifiers.keyword import KeywordClassifier
+from civic_signal.config.errors import BusError
+from civic_signal.config.settings import load_settings
+from civic_signal.listener.bus import DEAD_LETTER, RAW, Bus, Message
+from civic_signal.listener.cli import kafka_roles
+from civic_signal.core.models import DeadLetter
+from civic_signal.listener.pipeline import PipelineStats
 from tests.conftest import REPO, SAMPLE, make_post
 from tests.services.kafka import kafka_broker  # noqa: F401  (session fixture)
 
-CLI = [sys.executable, "-m", "listener.cli"]
+CLI = [sys.executable, "-m", "civic_signal.listener.cli"]
 
 
 # -- the batch loop, against a fake consumer ----------------------------------------------------
@@ -143,8 +143,8 @@ def outcome(db_url: str) -> dict:
 
 def expected_outcome(stream: Path, tmp_path: Path) -> dict:
     """What the embedded pipeline makes from ``stream``: the reference."""
-    from listener.cli.run_cmd import build_pipeline
-    from listener.sources.replay import ReplaySource
+    from civic_signal.listener.cli.run_cmd import build_pipeline
+    from civic_signal.listener.sources.replay import ReplaySource
     settings = load_settings(database_url=f"sqlite:///{tmp_path}/reference.db", classifier={"kind": "keyword"})
     pipe, archive = build_pipeline(settings, [ReplaySource(stream)])
     pipe.run()
@@ -216,7 +216,7 @@ def _archived(db_url: str) -> int:
 
 
 def _drained(bus, db_url: str, n: int):
-    from sinks.archive import Archive
+    from civic_signal.sinks.archive import Archive
     archive = Archive(db_url, create=False)
     try:
         return kafka_roles.wait_drained(bus, expect_archived=n, archive=archive, timeout_s=240)
@@ -229,7 +229,7 @@ def _drained(bus, db_url: str, n: int):
 def roles_scenario(kafka_broker, tmp_path: Path, name: str, n: int):
     """A stream of ``n`` posts, the outcome an in-process run gives for it, the archive URL, a
     bus on the scenario's topics and the role-process starter: what every role test sets up."""
-    from listener.bus.kafka import KafkaBus
+    from civic_signal.listener.bus.kafka import KafkaBus
     stream = make_stream(tmp_path / "stream.jsonl", n)
     expected = expected_outcome(stream, tmp_path)
     bus = KafkaBus(kafka_broker.settings(name).kafka)
@@ -319,7 +319,7 @@ class Choking(KeywordClassifier):
 
 def _stage_fails_on_poison(monkeypatch):
     """The classify stage itself fails on 'poison' posts, every time (a bug or a corrupt post)."""
-    from listener.pipeline import ClassifyStage
+    from civic_signal.listener.pipeline import ClassifyStage
     original = ClassifyStage.process
 
     def process(self, messages):
@@ -333,8 +333,8 @@ def _stage_fails_on_poison(monkeypatch):
 def test_poison_messages_land_in_the_dead_letter_topic_with_their_origin_and_the_workers_go_on(kafka_broker, tmp_path,
                                                                                               monkeypatch):
     _stage_fails_on_poison(monkeypatch)
-    from listener.bus.kafka import KafkaBus
-    from sinks.archive import Archive
+    from civic_signal.listener.bus.kafka import KafkaBus
+    from civic_signal.sinks.archive import Archive
     settings = kafka_broker.settings("poison")
     archive = Archive.from_settings(settings)
     bus = KafkaBus(settings.kafka)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from config.errors import CivicSignalError
+from civic_signal.config.errors import CivicSignalError
 from tests.sinks.reports.fixture_stream import ACTIONABLE_AT_05, GAINED_AT_01, POSTS, write_stream
 
 
@@ -23,7 +23,7 @@ class Result:
 
 def civic(*args: str) -> Result:
     """The CLI in-process (as ``main()`` runs it: a CivicSignalError is exit code 2 with its message)."""
-    from listener.cli import app
+    from civic_signal.listener.cli import app
     res = CliRunner().invoke(app, list(args))
     if isinstance(res.exception, CivicSignalError):
         return Result(2, res.stdout, f"error: {res.exception}")

@@ -5,9 +5,9 @@ import os
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from listener.cli import app
-from sinks.archive import Archive
-from sinks.archive.models import TicketRow
+from civic_signal.listener.cli import app
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.archive.models import TicketRow
 from tests.fakes.open311_server import FakeOpen311
 from tests.sinks.test_incidents import classified, sink
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from listener.models import Coordinates
-from listener.sources.archive_replay import ArchiveSource
-from sinks.archive import Archive
+from civic_signal.core.models import Coordinates
+from civic_signal.listener.sources.archive_replay import ArchiveSource
+from civic_signal.sinks.archive import Archive
 from tests.conftest import make_post
 
 T0 = datetime(2026, 11, 20, tzinfo=timezone.utc)

@@ -8,12 +8,12 @@ import time
 import httpx
 import pytest
 
-from config.errors import ConfigError
-from config.settings import load_settings
-from listener.models import DeadLetter, Post, PostDeleted
-from listener.sources.datasift import DataSiftStreamSource, parse_datasift
-from listener.sources.push import PushSource, sign
-from listener.sources.streaming import Backoff
+from civic_signal.config.errors import ConfigError
+from civic_signal.config.settings import load_settings
+from civic_signal.core.models import DeadLetter, Post, PostDeleted
+from civic_signal.listener.sources.datasift import DataSiftStreamSource, parse_datasift
+from civic_signal.listener.sources.push import PushSource, sign
+from civic_signal.listener.sources.streaming import Backoff
 from tests.listener.sources.servers import ScriptedServer, take
 
 SECRET = "push-secret-for-tests"

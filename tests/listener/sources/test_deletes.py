@@ -6,15 +6,15 @@ from datetime import datetime, timezone
 
 from sqlmodel import select
 
-from classifiers.keyword import KeywordClassifier
-from listener.bus.memory import MemoryBus
-from listener.models import DELETE_STAGE, PostDeleted, Ticket, TicketStatus
-from listener.pipeline import Pipeline
-from listener.sources.base import ListSource
-from sinks.archive import Archive
-from sinks.archive.models import ClassificationRow, DeadLetterRow, PostRow, TicketRow
-from sinks.archive_sink import ArchiveSink
-from sinks.base import ListSink
+from civic_signal.classifiers.keyword import KeywordClassifier
+from civic_signal.listener.bus.memory import MemoryBus
+from civic_signal.core.models import DELETE_STAGE, PostDeleted, Ticket, TicketStatus
+from civic_signal.listener.pipeline import Pipeline
+from civic_signal.core.source import ListSource
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.archive.models import ClassificationRow, DeadLetterRow, PostRow, TicketRow
+from civic_signal.sinks.archive_sink import ArchiveSink
+from civic_signal.core.sink import ListSink
 from tests.conftest import make_post
 
 

@@ -9,11 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from websockets.sync.server import serve
 
-from config.settings import load_settings
-from listener.models import DeadLetter, Post, PostDeleted
-from listener.sources.jetstream import CURSOR, JetstreamSource, parse_jetstream
-from listener.sources.streaming import Backoff
-from sinks.archive import Archive
+from civic_signal.config.settings import load_settings
+from civic_signal.core.models import DeadLetter, Post, PostDeleted
+from civic_signal.listener.sources.jetstream import CURSOR, JetstreamSource, parse_jetstream
+from civic_signal.listener.sources.streaming import Backoff
+from civic_signal.sinks.archive import Archive
 from tests.listener.sources.servers import take
 
 DID = "did:plc:testtesttesttesttesttest"

@@ -13,10 +13,10 @@ import pytest
 from kafka import TopicPartition
 from kafka.structs import OffsetAndTimestamp
 
-from config.errors import SourceError
-from listener.bus.envelope import encode
-from listener.models import Classification, ClassifiedPost, DeadLetter, Post
-from listener.sources.kafka_replay import KafkaRangeSource
+from civic_signal.config.errors import SourceError
+from civic_signal.listener.bus.envelope import encode
+from civic_signal.core.models import Classification, ClassifiedPost, DeadLetter, Post
+from civic_signal.listener.sources.kafka_replay import KafkaRangeSource
 from tests.conftest import make_post
 
 Record = namedtuple("Record", "topic partition offset timestamp value")
@@ -133,8 +133,8 @@ def test_unknown_topic_is_explained():
 
 
 def test_replay_run_from_a_kafka_topic_classifies_into_its_run(tmp_path):
-    from config.settings import load_settings
-    from listener.replay_runs import parse_source, run_replay
+    from civic_signal.config.settings import load_settings
+    from civic_signal.listener.replay_runs import parse_source, run_replay
 
     fake = FakeConsumer("civic.posts.raw", {0: values(4), 1: values(4, start=20)})
     settings = load_settings(classifier={"kind": "keyword"})

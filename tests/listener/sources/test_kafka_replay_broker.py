@@ -11,7 +11,7 @@ try:
 except ImportError:  # pragma: no cover - the fixture module ships with the Kafka bus
     pytest.skip("tests/services/kafka.py (the broker fixture) is not there", allow_module_level=True)
 
-from listener.bus.envelope import encode
+from civic_signal.listener.bus.envelope import encode
 from tests.conftest import make_post
 
 pytestmark = pytest.mark.kafka
@@ -22,7 +22,7 @@ def test_replay_reads_exactly_the_time_range_of_a_topic(kafka_broker):
     from kafka import KafkaProducer
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    from listener.replay_runs import parse_source, run_replay
+    from civic_signal.listener.replay_runs import parse_source, run_replay
 
     settings = kafka_broker.settings("replay-range")
     topic = settings.kafka.topic_raw

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from config.errors import ConfigError
-from config.settings import load_settings
-from listener.models import DeadLetter, Post, PostDeleted
-from listener.sources.mastodon import MastodonSource, html_to_text, stream_url
-from listener.sources.streaming import Backoff
+from civic_signal.config.errors import ConfigError
+from civic_signal.config.settings import load_settings
+from civic_signal.core.models import DeadLetter, Post, PostDeleted
+from civic_signal.listener.sources.mastodon import MastodonSource, html_to_text, stream_url
+from civic_signal.listener.sources.streaming import Backoff
 from tests.listener.sources.servers import ScriptedServer, take
 
 TOKEN = "mastodon-token-for-tests"

@@ -8,16 +8,16 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from config.errors import ParseError
-from config.settings import load_settings
-from listener.models import DeadLetter, Post, PostDeleted
-from listener.sources.datasift import DataSiftStreamSource, parse_datasift
-from listener.sources.formats import parse_any
-from listener.sources.jetstream import JetstreamSource, parse_jetstream
-from listener.sources.mastodon import MastodonSource, parse_event, parse_mastodon_status
-from listener.sources.push import interactions_of
-from listener.sources.x_common import parse_x_message
-from listener.sources.x_stream import XStreamSource
+from civic_signal.config.errors import ParseError
+from civic_signal.config.settings import load_settings
+from civic_signal.core.models import DeadLetter, Post, PostDeleted
+from civic_signal.listener.sources.datasift import DataSiftStreamSource, parse_datasift
+from civic_signal.listener.sources.formats import parse_any
+from civic_signal.listener.sources.jetstream import JetstreamSource, parse_jetstream
+from civic_signal.listener.sources.mastodon import MastodonSource, parse_event, parse_mastodon_status
+from civic_signal.listener.sources.push import interactions_of
+from civic_signal.listener.sources.x_common import parse_x_message
+from civic_signal.listener.sources.x_stream import XStreamSource
 
 # the field names the parsers look at, so that junk reaches deep into them
 KEYS = ["data", "includes", "matching_rules", "id", "text", "created_at", "author_id", "users", "username",

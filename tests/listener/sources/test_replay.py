@@ -1,7 +1,7 @@
 import gzip
 
-from listener.models import DeadLetter, Post
-from listener.sources.replay import ReplaySource
+from civic_signal.core.models import DeadLetter, Post
+from civic_signal.listener.sources.replay import ReplaySource
 from tests.conftest import SAMPLE
 
 

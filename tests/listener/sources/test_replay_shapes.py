@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from listener.models import DeadLetter, Post
-from listener.sources.replay import ReplaySource
+from civic_signal.core.models import DeadLetter, Post
+from civic_signal.listener.sources.replay import ReplaySource
 from tests.listener.sources.test_datasift import interaction
 from tests.listener.sources.test_jetstream import DID, create
 from tests.listener.sources.test_mastodon import status

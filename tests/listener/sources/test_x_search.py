@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from config.settings import load_settings
-from listener.models import Post
-from listener.sources.x_search import CURSOR, XSearchSource
-from sinks.archive import Archive
+from civic_signal.config.settings import load_settings
+from civic_signal.core.models import Post
+from civic_signal.listener.sources.x_search import CURSOR, XSearchSource
+from civic_signal.sinks.archive import Archive
 from tests.listener.sources.servers import ScriptedServer, take
 
 NOW = 1_800_000_000.0

@@ -7,11 +7,11 @@ import json
 import pytest
 import tweepy.streaming
 
-from config.errors import ConfigError
-from config.settings import load_settings
-from listener.models import DeadLetter, Post, PostDeleted
-from listener.sources.x_stream import XStreamSource
-from listener.sources.streaming import Backoff
+from civic_signal.config.errors import ConfigError
+from civic_signal.config.settings import load_settings
+from civic_signal.core.models import DeadLetter, Post, PostDeleted
+from civic_signal.listener.sources.x_stream import XStreamSource
+from civic_signal.listener.sources.streaming import Backoff
 from tests.listener.sources.servers import ScriptedServer, take
 
 TOKEN = "test-bearer-token-not-real"

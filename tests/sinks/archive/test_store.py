@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from alembic.config import Config
 
-from listener.models import DeadLetter, Ticket, TicketStatus
-from sinks.archive import Archive
-from sinks.archive.models import ClassificationRow, DeadLetterRow, PostRow, TicketRow
-from sinks.archive.store import MIGRATIONS
+from civic_signal.core.models import DeadLetter, Ticket, TicketStatus
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.archive.models import ClassificationRow, DeadLetterRow, PostRow, TicketRow
+from civic_signal.sinks.archive.store import MIGRATIONS
 from tests.services.postgres import BACKENDS, db_url, pg_server, pg_url  # noqa: F401
 from tests.sinks.test_incidents import classified
 
@@ -57,7 +57,7 @@ def test_outbox_queues_each_ticket_once(db_url):
 
 def _open_archive(url, q):
     try:
-        from sinks.archive import Archive
+        from civic_signal.sinks.archive import Archive
         Archive(url).close()
         q.put("ok")
     except Exception as exc:  # report, don't hang the parent

@@ -6,12 +6,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from listener.models import (Category, Classification, ClassifiedPost, DeadLetter, Location, LocationKind, Post,
+from civic_signal.core.models import (Category, Classification, ClassifiedPost, DeadLetter, Location, LocationKind, Post,
                              TicketStatus)
-from listener.sources.base import ListSource
-from sinks.archive import Archive
-from sinks.health import HealthReporter
-from sinks.tickets import build_ticket
+from civic_signal.core.source import ListSource
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.health import HealthReporter
+from civic_signal.sinks.tickets import build_ticket
 
 #: (category, neighbourhood, address, ticket status or None). Invented reports, no real person's posts.
 REPORTS = [

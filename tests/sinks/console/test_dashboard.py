@@ -8,10 +8,10 @@ from io import StringIO
 
 from rich.console import Console
 
-from listener.pipeline import PipelineStats
-from listener.sources.base import ListSource
-from sinks.console import Dashboard, RunDisplay
-from sinks.console.collect import collect
+from civic_signal.listener.pipeline import PipelineStats
+from civic_signal.core.source import ListSource
+from civic_signal.sinks.console import Dashboard, RunDisplay
+from civic_signal.sinks.console.collect import collect
 from tests.conftest import REPO
 
 
@@ -64,11 +64,11 @@ def test_console_command_once(seeded):
     env_db = str(seeded.url)
     import os
     env = {**os.environ, "CIVIC_DATABASE_URL": env_db}
-    plain = subprocess.run([sys.executable, "-m", "listener.cli", "console", "--once"], capture_output=True,
+    plain = subprocess.run([sys.executable, "-m", "civic_signal.listener.cli", "console", "--once"], capture_output=True,
                            text=True, cwd=REPO, env=env, timeout=120)
     assert plain.returncode == 0, plain.stderr
     assert "source x-stream: connected=yes" in plain.stdout and "ALERT [warning] spike" in plain.stdout
-    frame = subprocess.run([sys.executable, "-m", "listener.cli", "console", "--once", "--frame", "--width", "120",
+    frame = subprocess.run([sys.executable, "-m", "civic_signal.listener.cli", "console", "--once", "--frame", "--width", "120",
                             "--height", "30"], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
     assert frame.returncode == 0, frame.stderr
     assert "neighbourhoods" in frame.stdout and "alerts" in frame.stdout

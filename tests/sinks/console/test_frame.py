@@ -9,9 +9,9 @@ from io import StringIO
 import pytest
 from rich.console import Console
 
-from sinks.console import build_frame
-from sinks.console.collect import collect
-from sinks.console.frame import plain_lines
+from civic_signal.sinks.console import build_frame
+from civic_signal.sinks.console.collect import collect
+from civic_signal.sinks.console.frame import plain_lines
 
 
 def render(snap, width: int, height: int) -> list[str]:
@@ -73,7 +73,7 @@ def test_counts_move_out_of_the_last_hour_but_stay_in_the_day(seeded):
 
 
 def test_nothing_to_show_yet_says_so(tmp_path):
-    from sinks.archive import Archive
+    from civic_signal.sinks.archive import Archive
     snap = collect(Archive(f"sqlite:///{tmp_path}/empty.db"))
     text = "\n".join(render(snap, 80, 24))
     assert "no process is reporting" in text
@@ -90,7 +90,7 @@ def test_a_broken_database_shows_the_error_instead_of_numbers(seeded):
 
 
 def test_incidents_table_is_used_when_it_exists(seeded):
-    from sinks.incident_tables import IncidentRow
+    from civic_signal.sinks.incident_tables import IncidentRow
     assert collect(seeded).neighbourhood_basis == "tickets"  # the table is there but empty
     now = datetime.now(timezone.utc)
     with seeded.session() as s:

@@ -27,7 +27,7 @@ def test_console_draws_in_a_real_terminal(seeded, tmp_path, width, height):
         require_or_skip("CIVIC_REQUIRE_TMUX", "tmux is not installed (Debian package tmux)")
     sock = str(tmp_path / "tmux.sock")
     cmd = " ".join(shlex.quote(x) for x in ["env", f"CIVIC_DATABASE_URL={seeded.url}", "TERM=xterm-256color",
-                                            sys.executable, "-m", "listener.cli", "console"])
+                                            sys.executable, "-m", "civic_signal.listener.cli", "console"])
     subprocess.run(["tmux", "-S", sock, "-f", os.devnull, "new-session", "-d", "-s", "console", "-x", str(width),
                     "-y", str(height), "-c", str(REPO), cmd], check=True, timeout=10)
     try:

@@ -4,9 +4,9 @@ import os
 import signal
 import sys
 
-from sinks.archive import Archive
-from sinks.open311.client import Open311Client
-from sinks.open311.delivery import DeliveryWorker
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.open311.client import Open311Client
+from civic_signal.sinks.open311.delivery import DeliveryWorker
 
 
 class KillingClient(Open311Client):

@@ -7,10 +7,10 @@ import logging
 import httpx
 import pytest
 
-from config.errors import PermanentSinkError, RetryableSinkError
-from sinks.open311.catalog import ServiceCatalog, fill_attributes
-from sinks.open311.client import Open311Client, error_reason
-from sinks.open311.models import TicketRequest
+from civic_signal.config.errors import PermanentSinkError, RetryableSinkError
+from civic_signal.sinks.open311.catalog import ServiceCatalog, fill_attributes
+from civic_signal.sinks.open311.client import Open311Client, error_reason
+from civic_signal.sinks.open311.models import TicketRequest
 from tests.fakes.open311_server import FakeOpen311
 
 KEY = "s3cr3t-311-key"

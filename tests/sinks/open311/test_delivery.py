@@ -11,12 +11,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from sinks.archive import Archive
-from sinks.archive.models import DeadLetterRow, TicketRow
-from sinks.incident_tables import IncidentRow, TicketEventRow
-from sinks.incidents import ref_marker
-from sinks.open311.client import Open311Client
-from sinks.open311.delivery import DeliveryWorker
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.archive.models import DeadLetterRow, TicketRow
+from civic_signal.sinks.incident_tables import IncidentRow, TicketEventRow
+from civic_signal.sinks.incidents import ref_marker
+from civic_signal.sinks.open311.client import Open311Client
+from civic_signal.sinks.open311.delivery import DeliveryWorker
 from tests.conftest import REPO
 from tests.fakes.open311_server import FakeOpen311
 from tests.services.postgres import BACKENDS, db_url, pg_server, pg_url  # noqa: F401

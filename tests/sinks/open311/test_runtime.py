@@ -13,7 +13,7 @@ KEY = "run-test-api-key-123"
 
 
 def civic(*args, env):
-    return subprocess.run([sys.executable, "-m", "listener.cli", *args], capture_output=True, text=True, cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "civic_signal.listener.cli", *args], capture_output=True, text=True, cwd=REPO,
                           env={**os.environ, **env}, timeout=300)
 
 

@@ -22,10 +22,10 @@ class Replayed:
 
 
 def replay_twice_and_report(tmp: Path) -> Replayed:
-    from config.settings import load_settings
-    from listener.replay_runs import parse_source, run_replay
-    from sinks.archive import Archive
-    from sinks.reports import build_report
+    from civic_signal.config.settings import load_settings
+    from civic_signal.listener.replay_runs import parse_source, run_replay
+    from civic_signal.sinks.archive import Archive
+    from civic_signal.sinks.reports import build_report
 
     stream = write_stream(tmp / "stream.jsonl")
     base = dict(database_url=f"sqlite:///{tmp}/archive.db", var_dir=str(tmp / "var"))

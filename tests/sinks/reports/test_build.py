@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 
 
-from sinks.archive.models import ClassificationRow, TicketRow
-from sinks.reports.build import CHART_PX, MAP_PX
-from sinks.reports.pngsize import png_size
+from civic_signal.sinks.archive.models import ClassificationRow, TicketRow
+from civic_signal.sinks.reports.build import CHART_PX, MAP_PX
+from civic_signal.sinks.reports.pngsize import png_size
 from tests.sinks.reports.fixture_stream import ACTIONABLE_AT_05, GAINED_AT_01, POSTS
 
 
@@ -75,9 +75,9 @@ def test_html_is_self_contained(replayed):
 
 
 def test_post_text_is_escaped_in_the_report(tmp_path):
-    from listener.models import Category, Classification, ClassifiedPost
-    from sinks.archive import Archive
-    from sinks.reports import build_report
+    from civic_signal.core.models import Category, Classification, ClassifiedPost
+    from civic_signal.sinks.archive import Archive
+    from civic_signal.sinks.reports import build_report
     from tests.conftest import make_post
 
     archive = Archive(f"sqlite:///{tmp_path}/a.db")
@@ -97,11 +97,11 @@ def test_post_text_is_escaped_in_the_report(tmp_path):
 def test_latency_is_ticket_time_minus_post_time(tmp_path):
     from datetime import timedelta
 
-    from listener.models import Ticket
-    from sinks.archive import Archive
-    from sinks.reports.data import load_latencies
+    from civic_signal.core.models import Ticket
+    from civic_signal.sinks.archive import Archive
+    from civic_signal.sinks.reports.data import load_latencies
     from tests.conftest import make_post
-    from listener.models import Classification, ClassifiedPost
+    from civic_signal.core.models import Classification, ClassifiedPost
 
     archive = Archive(f"sqlite:///{tmp_path}/a.db")
     post = make_post("pothole", n=1)
@@ -117,9 +117,9 @@ def test_latency_is_ticket_time_minus_post_time(tmp_path):
 def test_report_on_an_unknown_run_says_so(tmp_path):
     import pytest
 
-    from config.errors import ConfigError
-    from sinks.archive import Archive
-    from sinks.reports import build_report
+    from civic_signal.config.errors import ConfigError
+    from civic_signal.sinks.archive import Archive
+    from civic_signal.sinks.reports import build_report
 
     with pytest.raises(ConfigError, match="no classifications"):
         build_report(Archive(f"sqlite:///{tmp_path}/a.db"), "nope", tmp_path / "out")

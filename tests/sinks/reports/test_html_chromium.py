@@ -9,8 +9,8 @@ import tempfile
 
 import pytest
 
-from sinks.reports.build import CHART_PX, MAP_PX
-from sinks.reports.pngsize import png_size
+from civic_signal.sinks.reports.build import CHART_PX, MAP_PX
+from civic_signal.sinks.reports.pngsize import png_size
 from tests.conftest import require_or_skip
 
 pytestmark = pytest.mark.chromium

@@ -1,0 +1,158 @@
+"""General rules for what makes a post *not* a report, whatever it talks about.
+
+Each cue is a small regular expression over the lower-cased text. Cues reach the model as
+pseudo-words (``cue=fixed``), and the strong ones also decide on their own
+(:func:`veto`): a repost, a place in another city with no Boston place named, a problem
+reported as already fixed (unless the post says it is back or still there), news wording,
+and jokes or policy questions that ask for nothing.
+
+What callers may rely on: :func:`find_cues` returns cue names from :data:`CUE_NAMES` in a
+fixed order; :func:`veto` returns a reason string or ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+
+_STREET_SUFFIX = r"(?!\s+(?:st|st\.|street|ave|ave\.|avenue|rd|road|pl|place|ter|terrace|sq|square|way|ct|court|" \
+                 r"blvd|pkwy|parkway|dr|drive|ln|lane|hwy|highway|turnpike|tpke|high|gdns|gardens|landing|park|" \
+                 r"playground|school|village|circle|row|wharf|pier|crossing|plaza)\b)"
+#: "E Newton St", "West Brookline St", "Paul Revere Park": Boston streets named after other towns
+_STREET_PREFIX = r"(?<!\be )(?<!\bw )(?<!\bn )(?<!\bs )(?<!east )(?<!west )(?<!north )(?<!south )(?<!paul )(?<!old )"
+
+CUES: list[tuple[str, str]] = [
+    ("repost", r"^\s*(?:rt|repost|via) @\w+"),
+    ("fixed", r"\b(?:was|were|got|been|is|are|all|finally|now|just got|has been|have been) "
+              r"(?:been )?(?:fixed|repaired|resolved|filled(?: in)?|patched|cleared|plowed|shoveled|shovelled|"
+              r"cleaned(?: up)?|picked up|removed|replaced|repainted|taken care of|towed)\b|"
+              r"thank(?:s| you)(?: so much)?(?: @\w+)? (?:for|to .{0,30} for) (?:fixing|clearing|filling|taking care|"
+              r"the quick|responding|cleaning|removing|plowing|patching|repairing)|"
+              r"\b(?:great|nice|good|amazing) (?:job|work)\b|shout ?out to|props to|kudos|"
+              r"\b(?:no more|finally fixed|all fixed|fixed (?:already|in a day|quickly|fast))\b|"
+              r"\bgracias (?:a la ciudad )?por arreglar"),
+    ("still", r"\b(?:still|again|hasn'?t|haven'?t|wasn'?t|weren'?t|isn'?t|aren'?t|didn'?t|don'?t|doesn'?t|won'?t|can'?t|never|not yet|but|not (?:been )?fixed|never (?:got )?fixed|isn'?t fixed|back again|another one|"
+              r"came back|re-?opened|(?:was|were) (?:supposedly )?fixed but|(?:was|were) not)\b"),
+    # \b first: it fails at most positions, before the eight look-behinds run (same matches)
+    ("other_city", r"\b" + _STREET_PREFIX + r"(?:cambridge|somerville|brookline|quincy|newton|medford|malden|chelsea|everett|revere|"
+                   r"worcester|springfield|lowell|lynn|waltham|nyc|new york|brooklyn|queens|bronx|manhattan|chicago|"
+                   r"philly|philadelphia|providence|hartford|harvard sq(?:uare)?|central sq(?:uare)?|"
+                   r"davis sq(?:uare)?|porter sq(?:uare)?|inman sq(?:uare)?|kendall sq(?:uare)?|"
+                   r"@cambridgema|@somervillecity|@brooklinema|@nyc311|@quincyma)\b" + _STREET_SUFFIX),
+    ("boston", r"\b(?:boston|dorchester|dot|roxbury|southie|south boston|jamaica plain|jp|mattapan|roslindale|"
+               r"west roxbury|hyde park|charlestown|east boston|eastie|allston|brighton|back bay|south end|"
+               r"north end|fenway|beacon hill|mission hill|@bos311|@cityofboston|bos311)\b"),
+    ("news", r"\b(?:breaking|according to|study (?:finds|shows|says)|article|read more|watch:|our story|"
+             r"press release|(?:mayor|city|council|councilor|governor|state) (?:announces?|announced|unveils?|"
+             r"says|said|votes?|voted|debates?|approves?|approved|proposes?|proposed)|report:|op-?ed|"
+             r"globe:|herald:|wbur|wgbh|nbc ?boston|wcvb|citywide|nationwide|per the data|statistics)\b"),
+    ("joke", r"\b(?:lol|lmao|rofl|lmfao|haha\w*|jk|spirit animal|zip code|video game|energy today|"
+             r"naming the|it'?s family)\b|😂|🤣|😆"),
+    ("policy", r"\b(?:why does (?:the city|boston)|how does (?:the city|boston)|what'?s the (?:city'?s )?(?:policy|plan)|"
+               r"what is the (?:city'?s )?(?:policy|plan)|is there a budget|who decides|does anyone know how|"
+               r"how (?:does|do) (?:they|you) (?:decide|prioriti[sz]e)|budget|long term|policy|council meeting)\b"),
+    ("ask", r"\b(?:please|pls|plz|send (?:someone|a crew)|por favor)\b|@bos311"),
+    ("request", r"\b(?:please|pls|plz|can (?:someone|you|the city)|send (?:someone|a crew)|needs? to be|"
+                r"fix|remove|por favor)\b|@bos311"),
+]
+CUE_NAMES: tuple[str, ...] = tuple(n for n, _ in CUES)
+#: Substrings one of which every match of a cue contains (checked before the regex; a test
+#: checks that gating changes nothing on the shipped texts). Cues without a gate always run.
+GATES: dict[str, tuple[str, ...]] = {
+    "repost": ("rt", "repost", "via"),
+    "fixed": ("fix", "repair", "resolv", "fill", "patch", "clear", "plow", "shovel", "clean", "pick", "remov",
+              "replac", "repaint", "taken care", "tow", "thank", "job", "work", "shout", "props", "kudos", "no more",
+              "gracias"),
+    "other_city": ("cambridge", "somerville", "brookline", "quincy", "newton", "medford", "malden", "chelsea",
+                   "everett", "revere", "worcester", "springfield", "lowell", "lynn", "waltham", "nyc", "new york",
+                   "brooklyn", "queens", "bronx", "manhattan", "chicago", "philly", "philadelphia", "providence",
+                   "hartford", "harvard sq", "central sq", "davis sq", "porter sq", "inman sq", "kendall sq"),
+    "still": ("still", "again", "hasn", "haven", "wasn", "weren", "isn", "aren", "didn", "don", "doesn", "won",
+              "can", "never", "not", "but", "back", "another", "came", "re", "was", "were"),
+    "boston": ("boston", "dorchester", "dot", "roxbury", "southie", "south", "jamaica", "jp", "mattapan",
+               "roslindale", "west", "hyde", "charlestown", "east", "eastie", "allston", "brighton", "back", "north",
+               "fenway", "beacon", "mission", "bos311", "cityofboston"),
+    "news": ("breaking", "according", "study", "article", "read", "watch", "our", "press", "mayor", "city",
+             "council", "governor", "state", "report", "op", "globe", "herald", "wbur", "wgbh", "nbc", "wcvb",
+             "citywide", "nationwide", "per", "statistics"),
+    "policy": ("why", "how", "what", "is", "who", "does", "budget", "long", "policy", "council"),
+    "ask": ("please", "pls", "plz", "send", "por", "bos311"),
+    "request": ("please", "pls", "plz", "can", "send", "need", "fix", "remove", "por", "bos311"),
+}
+#: Cues whose matches need not start a word (emoji): a substring, one of which every match
+#: contains, is checked in the raw text instead (``in`` is much cheaper than the regex).
+SUBSTRING_GATES: dict[str, tuple[str, ...]] = {
+    "joke": ("lol", "lmao", "rofl", "lmfao", "haha", "jk", "spirit animal", "zip code", "video game",
+             "energy today", "naming the", "s family", "😂", "🤣", "😆"),
+}
+_COMPILED = [(n, re.compile(p)) for n, p in CUES]
+_GATED_IX = [i for i, (n, _) in enumerate(CUES) if n in GATES]
+_ALWAYS = {i for i, (n, _) in enumerate(CUES) if n not in GATES and n not in SUBSTRING_GATES}
+_SUBSTRING = [(i, SUBSTRING_GATES[n]) for i, (n, _) in enumerate(CUES) if n in SUBSTRING_GATES]
+_INDEX = None
+
+
+def _index():
+    global _INDEX
+    if _INDEX is None:
+        from civic_signal.classifiers.categories import GateIndex
+        _INDEX = GateIndex([GATES.get(n, ()) for n, _ in CUES])
+    return _INDEX
+
+
+def find_cues(text_lower: str, gated: str | None = None) -> list[str]:
+    """The cues that fire on ``text_lower`` (already lower-cased); ``gated`` is
+    :func:`civic_signal.classifiers.categories.gate_text` of it, when the caller has it."""
+    if gated is None:
+        from civic_signal.classifiers.categories import gate_text
+        gated = gate_text(text_lower)
+    return cues_from(text_lower, _index().candidates(gated))
+
+
+def cues_from(text_lower: str, candidates: set[int]) -> list[str]:
+    """The cues among ``candidates`` (indexes into :data:`CUES`; ungated cues always run) that fire."""
+    cand = candidates | _ALWAYS
+    for i, subs in _SUBSTRING:
+        if any(x in text_lower for x in subs):
+            cand.add(i)
+    return [_COMPILED[i][0] for i in sorted(cand) if _COMPILED[i][1].search(text_lower)]
+
+
+_ALWAYS_MASK = sum(1 << i for i in _ALWAYS)
+_SUBSTRING_BITS = [(1 << i, subs) for i, subs in _SUBSTRING]
+_CUE_MEMBERS: dict[int, tuple] = {}
+
+
+def cues_from_mask(text_lower: str, mask: int) -> tuple[str, ...]:
+    """:func:`cues_from` with the candidates as a bit mask (bit ``i``: cue ``i``), as a tuple."""
+    from civic_signal.classifiers.categories import members
+    m = mask | _ALWAYS_MASK
+    for bit, subs in _SUBSTRING_BITS:
+        if not m & bit:
+            for x in subs:
+                if x in text_lower:
+                    m |= bit
+                    break
+    return tuple([name for name, rx in members(m, _COMPILED, _CUE_MEMBERS) if rx.search(text_lower)])
+
+
+def find_cues_slow(text_lower: str) -> list[str]:
+    """:func:`find_cues` without the gates (for tests)."""
+    return [n for n, rx in _COMPILED if rx.search(text_lower)]
+
+
+def veto(cues: list[str] | tuple[str, ...]) -> str | None:
+    """A reason when the cues alone show the post is not a report to file, else ``None``."""
+    c = set(cues)
+    if "repost" in c:
+        return "repost"
+    if "other_city" in c and "boston" not in c:
+        return "other city"
+    if "fixed" in c and "still" not in c:
+        return "already fixed or praise"
+    if "news" in c and "request" not in c:
+        return "news"
+    if "joke" in c and "request" not in c:
+        return "joke"
+    if "policy" in c and "ask" not in c:
+        return "policy question"
+    return None

@@ -1,0 +1,385 @@
+"""Find the place a post is about and geocode it, offline, in tens of microseconds.
+
+How: the text is cut into lower-case word tokens; a token trie holding every street name
+(with its spelling variants: "Ave"/"Avenue", "E"/"East", "4th"/"Fourth"), every nickname,
+landmark, section, neighbourhood and out-of-Boston place is walked once from each token
+(longest match wins). The matches are then read as patterns, most specific first:
+
+1. ``45 Dot Ave`` / ``the 100 block of Tremont St``: a number right before a street -> address;
+2. ``Mass Ave & Boylston``, ``corner of Tremont and Stuart``, ``Centre St at South St``: two streets
+   joined by a connector -> intersection (a bare name like "Boylston" counts only here, and only
+   if the pair meets in the Open311 records, or, when one side has a street type, if the two
+   streets pass within 120 m);
+3. a landmark, square, station, park or section -> place;
+4. a street alone -> a point on it (near a named place or in a named neighbourhood if any);
+5. a neighbourhood or ZIP -> its centre, low score.
+
+A place outside Boston ("Broadway in Somerville", "Harvard Square") with no Boston
+neighbourhood named gives ``None``: we do not file tickets for other cities.
+Coordinates attached to the post always win (kind ``coordinates``).
+
+What callers may rely on: :meth:`LocationFinder.find` never raises for any text, returns a
+:class:`civic_signal.core.models.Location` or ``None``, and ``LocationFinder.default()`` loads the shipped
+gazetteer once per process.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+import threading
+from dataclasses import dataclass, field
+
+from civic_signal.classifiers.location.gazetteer import Gazetteer, Hit
+from civic_signal.classifiers.location.nicknames import NEIGHBORHOOD_NICKNAMES, OTHER_CITIES, STREET_NICKNAMES
+from civic_signal.classifiers.location.normalize import STREET_TYPES
+from civic_signal.classifiers.trusted import trusted
+from civic_signal.core.models import Coordinates, Location, LocationKind
+
+_TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’.][a-z0-9]+)*|[&@/+]")
+#: :data:`_TOKEN_RE` for text as written (capitals): the same tokens, on ASCII text only
+_INNER_RE = re.compile(r"[a-z0-9]['’.][a-z0-9]")
+_TOKEN_RE_CASED = re.compile(r"[A-Za-z0-9]+(?:['’.][A-Za-z0-9]+)*|[&@/+]")
+_NUM_RE = re.compile(r"^\d{1,5}[a-z]?$")
+_ZIP_RE = re.compile(r"^02[12]\d\d$")
+_COORD_RE = re.compile(r"(4[12]\.\d{3,})\s*[,;/ ]\s*(-7[01]\.\d{3,})")
+_NOISE_RE = re.compile(r"@\w+|https?://\S+")
+_END = ""  # trie terminal key (no token is empty)
+
+#: Words that join the two streets of an intersection; at least one must be a real joiner.
+_JOINERS = frozenset({"&", "and", "at", "@", "/", "+", "x", "n", "amp", "y", "by", "near", "off"})
+_GAP_OK = _JOINERS | {"the", "corner", "of", "st", "on", "intersection"}
+
+#: Bare street names that are also ordinary words: never read as a street without a type.
+_BARE_STOP = frozenset("""the a an and at of on in to for from by with near off is it this that my our your
+park green school church water river pond hill hills spring summer winter fall high main center centre
+market union court central station square garden gardens lake field fields farm forest grove orchard
+view way place street avenue road lane drive north south east west new old first second third last
+all any one two three four five six seven eight nine ten no yes not so up down out over under back front
+side end top bottom open light lights trash snow ice car cars bus walk home house city town bay
+beach harbor harbour island shore bridge brook mill mills common commons fort mount plain plains
+rock stone wood woods hall pleasant prospect liberty temple chapel college university hospital
+""".split())
+
+#: Hood nicknames that are ordinary words in lower case: counted only when capitalised.
+_WEAK_HOODS = frozenset({"dot", "rox", "rosi", "townie", "seaport", "kenmore", "the dot"})
+
+_TYPE_FORMS: dict[str, list[str]] = {}
+for _form, _canon in STREET_TYPES.items():
+    _TYPE_FORMS.setdefault(_canon, []).append(_form)
+_ORD_WORDS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
+              "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth", "11th": "eleventh",
+              "12th": "twelfth"}
+_TOKEN_VARIANTS = {"mount": ["mount", "mt"], "fort": ["fort", "ft"], "monsignor": ["monsignor", "msgr"],
+                   "square": ["square", "sq"], "sq": ["sq", "square"], "street": ["street", "st"],
+                   "avenue": ["avenue", "ave"], "saint": ["saint", "st"], "center": ["center", "centre"],
+                   "centre": ["centre", "center"], "station": ["station", "stn"]}
+_DIR_WORDS = {"e": "east", "w": "west", "n": "north", "s": "south"}
+
+
+def _variants(toks: list[str], street: bool) -> list[tuple[str, ...]]:
+    alts: list[list[str]] = []
+    last = len(toks) - 1
+    for i, t in enumerate(toks):
+        a = [t]
+        if street and i == last and last > 0 and t in _TYPE_FORMS:
+            a = sorted(_TYPE_FORMS[t], key=lambda f: (f != t, f))
+        elif street and i == 0 and t in _DIR_WORDS and last >= 1 and not (last == 1 and toks[1] in _TYPE_FORMS):
+            a = [t, _DIR_WORDS[t]]
+        elif t in _ORD_WORDS:
+            a = [t, _ORD_WORDS[t]]
+        elif t in _TOKEN_VARIANTS:
+            a = _TOKEN_VARIANTS[t]
+        elif street and i == 0 and t == "st" and last >= 1:
+            a = ["st", "saint"]
+        alts.append(a)
+    out = list(itertools.islice(itertools.product(*alts), 64))
+    return out
+
+
+@dataclass(slots=True)
+class _Entries:
+    streets: list[int] = field(default_factory=list)       # full names with a type, nicknames
+    bare: list[int] = field(default_factory=list)          # names without their type
+    places: list[tuple[int, bool]] = field(default_factory=list)  # (place index, weak)
+    hoods: list[tuple[str, bool]] = field(default_factory=list)   # (neighbourhood, weak)
+    foreign: bool = False
+
+
+@dataclass(slots=True)
+class _Match:
+    start: int       # token index
+    end: int         # token index, exclusive
+    e: _Entries
+    cap: bool        # written with a capital letter
+
+
+class LocationFinder:
+    """Reads a location out of post text; see the module docstring for the rules."""
+
+    _default: "LocationFinder | None" = None
+    _lock = threading.Lock()
+
+    def __init__(self, gazetteer: Gazetteer):
+        self.gaz = gazetteer
+        self._trie: dict = {}
+        self._build_trie()
+
+    @classmethod
+    def default(cls) -> "LocationFinder":
+        """The finder over the shipped gazetteer, built once per process."""
+        if cls._default is None:
+            with cls._lock:
+                if cls._default is None:
+                    cls._default = cls(Gazetteer.load())
+        return cls._default
+
+    # -- trie --------------------------------------------------------------------------------
+    def _add(self, phrase: tuple[str, ...]) -> _Entries:
+        node = self._trie
+        for t in phrase:
+            node = node.setdefault(t, {})
+        e = node.get(_END)
+        if e is None:
+            e = node[_END] = _Entries()
+        return e
+
+    def _build_trie(self) -> None:
+        g = self.gaz
+        for si, key in enumerate(g.street_keys):
+            toks = key.split()
+            for v in _variants(toks, street=True):
+                self._add(v).streets.append(si)
+            if len(toks) >= 2 and toks[-1] in _TYPE_FORMS:
+                name = toks[:-1]
+                if not (len(name) == 1 and (len(name[0]) < 3 or name[0] in _BARE_STOP or name[0].isdigit())):
+                    for v in _variants(name, street=True):
+                        if v[0] not in _DIR_WORDS.values() or len(v) > 1:
+                            self._add(v).bare.append(si)
+        for nick, key in STREET_NICKNAMES.items():
+            si = g.street_index[key]
+            for v in _variants(nick.split(), street=True):
+                e = self._add(v)
+                if si not in e.streets:
+                    e.streets.append(si)
+        for phrase, pi in g.place_phrases:
+            toks = phrase.split()
+            weak = len(toks) == 1
+            for v in _variants(toks, street=False):
+                self._add(v).places.append((pi, weak))
+                if v[0] != "the":
+                    self._add(("the", *v)).places.append((pi, weak))
+        for name in g.hood_names:
+            self._add(tuple(name.lower().split())).hoods.append((name, False))
+            if " " in name:  # hashtags: #EastBoston, #JamaicaPlain
+                self._add((name.lower().replace(" ", ""),)).hoods.append((name, False))
+        for nick, name in NEIGHBORHOOD_NICKNAMES.items():
+            self._add(tuple(t for t in re.split(r"[\s/]+", nick) if t)).hoods.append((name, nick in _WEAK_HOODS))
+        for name in (*OTHER_CITIES, *g.foreign):
+            self._add(tuple(name.split())).foreign = True
+        self._freeze(self._trie)
+
+    @classmethod
+    def _freeze(cls, node: dict) -> None:
+        """Entry lists -> tuples once the trie is built (read-only after; tuples of plain values
+        are not walked by the cyclic garbage collector, lists are)."""
+        for k, v in node.items():
+            if k == _END:
+                v.streets, v.bare, v.places, v.hoods = tuple(v.streets), tuple(v.bare), tuple(v.places), tuple(v.hoods)
+            else:
+                cls._freeze(v)
+
+    # -- finding -------------------------------------------------------------------------------
+    def find(self, text: str, coordinates: Coordinates | None = None) -> Location | None:
+        """The location the post is about, or None. Never raises."""
+        try:
+            if coordinates is not None:
+                return self._from_coordinates(coordinates)
+            return self._find(text or "")
+        except Exception:  # noqa: BLE001 - a location is optional; one odd post must not stop a batch
+            return None
+
+    def _from_coordinates(self, c: Coordinates, text: str | None = None) -> Location:
+        return trusted(Location, {"text": text or f"{c.lat:.5f},{c.lon:.5f}", "kind": LocationKind.COORDINATES,
+                                  "address": self.gaz.nearest_address(c.lat, c.lon),
+                                  "neighborhood": self.gaz.hood_at(c.lat, c.lon), "lat": c.lat, "lon": c.lon,
+                                  "score": 1.0})
+
+    def _find(self, text: str) -> Location | None:
+        if "&" in text:
+            text = html.unescape(text)
+        if "@" in text or "http" in text:  # user names and links are not places
+            text = _NOISE_RE.sub(lambda m: " " * len(m.group(0)), text)
+        low = text.lower()
+        if len(low) != len(text):  # a few characters change length when lowered: keep offsets true
+            text = low
+        if "42." in low:
+            m = _COORD_RE.search(low)
+            if m:
+                return self._from_coordinates(Coordinates(lat=float(m.group(1)), lon=float(m.group(2))), m.group(0))
+        toks = _TOKEN_RE.findall(low)
+        if not toks:
+            return None
+        if ("'" in low or "." in low or "’" in low) and _INNER_RE.search(low):
+            # a token holds ' ’ . only between two letters or digits (a full stop is not in one)
+            toks = [t.replace("'", "").replace("’", "").replace(".", "") for t in toks]
+        matches = self._scan(toks)
+        zips = [t for t in toks if len(t) == 5 and t[:2] == "02" and _ZIP_RE.match(t)] if "02" in low else []
+        if not matches and not zips:
+            return None
+        if text.isascii():
+            # ASCII: lower() maps A-Z to a-z only, so the same pattern with capitals finds the
+            # same tokens in the text as written; the character offsets are needed only for the
+            # span of the answer (see ``span``)
+            spans = None
+            written = _TOKEN_RE_CASED.findall(text)
+            for m in matches:
+                m.cap = written[m.start][0].isupper()
+        else:
+            spans = [m.span() for m in _TOKEN_RE.finditer(low)]
+            for m in matches:
+                m.cap = text[spans[m.start][0]].isupper()
+
+        hood_ctx = None
+        foreign = False
+        for m in matches:
+            if m.e.hoods and hood_ctx is None:
+                for h, weak in m.e.hoods:
+                    if not weak or m.cap:
+                        hood_ctx = h
+                        break
+            if m.e.foreign and not (m.e.places or m.e.hoods):
+                foreign = True
+        if hood_ctx is None:
+            for z in zips:
+                if z in self.gaz.zips:
+                    hood_ctx = self.gaz.zips[z][2]
+                    break
+        if foreign and hood_ctx is None:
+            return None
+
+        def span(a: int, b: int) -> str:
+            if spans is None:  # only tokens a and b - 1 are needed
+                it = _TOKEN_RE.finditer(low)
+                first = next(itertools.islice(it, a, None))
+                last = first if b - 1 == a else next(itertools.islice(it, b - 2 - a, None))
+                return text[first.start():last.end()]
+            return text[spans[a][0]:spans[b - 1][1]]
+
+        # 1. address
+        for m in matches:
+            cands = m.e.streets or m.e.bare
+            if not cands or m.start == 0:
+                continue
+            k = m.start - 1
+            if k >= 2 and toks[k] == "of" and toks[k - 1] == "block":
+                k -= 2
+            elif k >= 1 and len(toks[k]) == 1 and toks[k] in "abcdefgh" and _NUM_RE.match(toks[k - 1]):
+                k -= 1   # "195 d Ashmont St": a unit letter
+            if not _NUM_RE.match(toks[k]):
+                continue
+            num = int(toks[k].rstrip("abcdefghijklmnopqrstuvwxyz"))
+            if not m.e.streets and not m.cap:
+                continue
+            best = self._best(self.gaz.address(si, num, hood_ctx) for si in cands)
+            if best:
+                return self._loc(span(k, m.end), LocationKind.ADDRESS, best, weak=not m.e.streets)
+
+        # 2. intersection
+        for m1, m2 in zip(matches, matches[1:]):
+            a = m1.e.streets or m1.e.bare
+            b = m2.e.streets or m2.e.bare
+            if not a or not b:
+                continue
+            gap = toks[m1.end:m2.start]
+            if not gap or len(gap) > 4 or not _GAP_OK.issuperset(gap) or _JOINERS.isdisjoint(gap):
+                continue
+            strong = bool(m1.e.streets or m2.e.streets)
+            r = self.gaz.intersection(a, b, hood_ctx, approx=strong)
+            if r:
+                return self._loc(span(m1.start, m2.end), LocationKind.INTERSECTION, r[0])
+
+        # 3. place
+        place_m = None
+        for m in matches:
+            ps = [pi for pi, weak in m.e.places if not weak or m.cap]
+            if ps and not m.e.streets:
+                pi = next((p for p in ps if self.gaz.places[p].hood == hood_ctx), ps[0])
+                place_m = (m, self.gaz.places[pi])
+                break
+        # 4. street (near a named place, in a named neighbourhood)
+        for m in matches:
+            if not m.e.streets:
+                continue
+            near = (place_m[1].lat, place_m[1].lon) if place_m else None
+            hits = [self.gaz.street(si, hood_ctx, near) for si in m.e.streets]
+            best = self._best(hits)
+            if best and place_m is None:
+                return self._loc(span(m.start, m.end), LocationKind.STREET, best)
+            if best and place_m is not None:
+                p = place_m[1]
+                from civic_signal.classifiers.location.gazetteer import distance_m
+                if distance_m(best.lat, best.lon, p.lat, p.lon) < 500:
+                    return self._loc(span(m.start, m.end), LocationKind.STREET, Hit(best.lat, best.lon, best.hood, 0.65, best.address))
+        if place_m:
+            m, p = place_m
+            return self._loc(span(m.start, m.end), LocationKind.PLACE, Hit(p.lat, p.lon, p.hood, 0.75, p.name))
+        # 5. neighbourhood / ZIP
+        for m in matches:
+            for h, weak in m.e.hoods:
+                if not weak or m.cap:
+                    la, lo = self.gaz.hood_centroids[h]
+                    return self._loc(span(m.start, m.end), LocationKind.NEIGHBORHOOD, Hit(la, lo, h, 0.3, None))
+        for z in zips:
+            if z in self.gaz.zips:
+                la, lo, h = self.gaz.zips[z]
+                return Location(text=z, kind=LocationKind.NEIGHBORHOOD, neighborhood=h, lat=la, lon=lo, score=0.25)
+        return None
+
+    def _scan(self, toks: list[str]) -> list[_Match]:
+        out: list[_Match] = []
+        trie = self._trie
+        n = len(toks)
+        i = 0
+        # only tokens that start some phrase can start a match: find them in one pass
+        for s in [k for k, t in enumerate(toks) if t in trie]:
+            if s < i:
+                continue
+            i = s
+            node = trie[toks[i]]
+            j = i + 1
+            last = None
+            e = node.get(_END)
+            if e is not None:
+                last = (j, e)
+            while j < n:
+                node = node.get(toks[j])
+                if node is None:
+                    break
+                j += 1
+                e = node.get(_END)
+                if e is not None:
+                    last = (j, e)
+            if last is None:
+                i += 1
+                continue
+            out.append(_Match(i, last[0], last[1], False))
+            i = last[0]
+        return out
+
+    @staticmethod
+    def _best(hits) -> Hit | None:
+        best = None
+        for h in hits:
+            if h is not None and (best is None or h.score > best.score):
+                best = h
+        return best
+
+    @staticmethod
+    def _loc(span_text: str, kind: LocationKind, hit: Hit, weak: bool = False) -> Location:
+        score = hit.score * (0.8 if weak else 1.0)
+        # every value is already of its field's type and in range: built without re-validating
+        return trusted(Location, {"text": span_text, "kind": kind, "address": hit.address, "neighborhood": hit.hood,
+                                  "lat": round(hit.lat, 6), "lon": round(hit.lon, 6),
+                                  "score": round(min(1.0, max(0.0, score)), 3)})

@@ -1,0 +1,208 @@
+"""The core types, frozen, in one place.
+
+Every external payload (an X v2 stream line, a DataSift interaction, a Jetstream event, a Kafka
+record) is wrapped at the boundary into these types; raw dicts never travel further inward
+except as :attr:`Post.raw`, kept verbatim for the archive.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from civic_signal.core.sanitize import clean_json, clean_str
+
+#: The longest post text we accept; longer text is cut here (and flagged), never dropped.
+MAX_TEXT_CHARS = 20_000
+#: The longest link a post keeps (the archive's column size); a longer one is dropped.
+MAX_URL_CHARS = 500
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Coordinates(_Frozen):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Post(_Frozen):
+    """One public post from any source."""
+
+    id: str = Field(min_length=1, max_length=200, description="unique across sources, e.g. 'x:1234'")
+    source: str = Field(min_length=1, description="x | x-search | datasift | jetstream | mastodon | replay | ...")
+    author: str | None = None
+    text: str
+    created_at: AwareDatetime
+    language: str | None = None
+    coordinates: Coordinates | None = None
+    place: str | None = None
+    media_urls: tuple[str, ...] = ()
+    is_reply: bool = False
+    is_repost: bool = False
+    quoted_id: str | None = None
+    reposted_id: str | None = None
+    url: str | None = None
+    tags: tuple[str, ...] = Field((), description="matching rule tags and similar labels from the source")
+    truncated: bool = False
+    raw: dict[str, Any] | None = Field(None, description="the payload as received, for the archive")
+
+    @field_validator("id", "source", "author", "text", "language", "place", "quoted_id", "reposted_id", "url",
+                     mode="before")
+    @classmethod
+    def _clean_text(cls, v: Any) -> Any:
+        # lone surrogates cannot be encoded and NUL cannot be stored (PostgreSQL): clean them
+        return clean_str(v) if isinstance(v, str) else v
+
+    @field_validator("url", mode="after")
+    @classmethod
+    def _short_url(cls, v: str | None) -> str | None:
+        # a link longer than the archive's columns is dropped, never cut (a cut link is a wrong link)
+        return v if v is None or len(v) <= MAX_URL_CHARS else None
+
+    @field_validator("media_urls", "tags", mode="before")
+    @classmethod
+    def _clean_items(cls, v: Any) -> Any:
+        return tuple(clean_str(x) if isinstance(x, str) else x for x in v) if isinstance(v, (list, tuple)) else v
+
+    @field_validator("raw", mode="before")
+    @classmethod
+    def _clean_raw(cls, v: Any) -> Any:
+        # the raw payload must serialize (archive, Kafka, dead letters) whatever a source put in it
+        return clean_json(v) if isinstance(v, dict) else v
+
+    @classmethod
+    def build(cls, **kw: Any) -> "Post":
+        """Construct a post, cutting over-long text at :data:`MAX_TEXT_CHARS` (``truncated=True``)."""
+        text = kw.get("text") or ""
+        if isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
+            kw["text"] = text[:MAX_TEXT_CHARS]
+            kw["truncated"] = True
+        return cls(**kw)
+
+
+class Category(_Frozen):
+    code: str
+    name: str
+    score: float = Field(ge=0, le=1)
+
+
+class LocationKind(StrEnum):
+    ADDRESS = "address"
+    INTERSECTION = "intersection"
+    STREET = "street"
+    PLACE = "place"
+    NEIGHBORHOOD = "neighborhood"
+    COORDINATES = "coordinates"
+
+
+class Location(_Frozen):
+    text: str
+    kind: LocationKind
+    address: str | None = None
+    neighborhood: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    score: float = Field(0.0, ge=0, le=1)
+
+
+class Classification(_Frozen):
+    """What the classifier said about one post."""
+
+    post_id: str
+    actionable: bool
+    actionable_score: float = Field(ge=0, le=1)
+    category: Category | None = None
+    location: Location | None = None
+    language: str | None = None
+    model_version: str
+    reason: str | None = Field(None, description="why not actionable, e.g. 'language:fr', 'empty text'")
+
+    @property
+    def confidence(self) -> float:
+        """Overall confidence used for gating: actionable score times category score."""
+        cat = self.category.score if self.category else 0.0
+        return round(self.actionable_score * cat, 4)
+
+
+class ClassifiedPost(_Frozen):
+    post: Post
+    classification: Classification
+
+
+class TicketStatus(StrEnum):
+    PENDING = "pending"        # in the outbox, not yet sent (or no endpoint configured)
+    REVIEW = "review"          # waits for a person in the review queue
+    SENDING = "sending"        # idempotency key stored, POST under way
+    SENT = "sent"              # the 311 system accepted it (service_request_id or token)
+    FAILED = "failed"          # dead-lettered after the last attempt or a permanent error
+    REJECTED = "rejected"      # a reviewer rejected it
+    CANCELLED = "cancelled"    # the source post was deleted before sending
+    CLOSED = "closed"          # the 311 system closed it (status sync)
+
+
+class Ticket(_Frozen):
+    """A ticket to create in the 311 system (one per incident)."""
+
+    id: str = Field(description="idempotency key, stable across restarts")
+    post_id: str
+    service_code: str
+    description: str = Field(max_length=4000)
+    lat: float | None = None
+    lon: float | None = None
+    address: str | None = None
+    media_url: str | None = None
+    confidence: float = Field(ge=0, le=1)
+    status: TicketStatus = TicketStatus.PENDING
+    created_at: AwareDatetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    service_request_id: str | None = None
+
+
+class DeadLetter(_Frozen):
+    """Something that could not be processed, kept with the reason. Nothing is dropped."""
+
+    stage: str
+    reason: str
+    payload: str
+    origin: str | None = Field(None, description="file:line, topic/partition/offset, URL ...")
+    post_id: str | None = None
+    created_at: AwareDatetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @field_validator("stage", "reason", "payload", "origin", "post_id", mode="before")
+    @classmethod
+    def _clean(cls, v: Any) -> Any:
+        return clean_str(v) if isinstance(v, str) else v
+
+
+#: The :attr:`DeadLetter.stage` that marks a delete travelling on the dead-letter topic.
+DELETE_STAGE = "source:delete"
+
+
+class PostDeleted(_Frozen):
+    """The author (or the platform) deleted a post: its text must leave the archive, and its
+    ticket must not be sent. Sources yield it; :func:`civic_signal.listener.pipeline.run_source` sends it on
+    the dead-letter topic as :meth:`to_dead_letter` so that it reaches the archive writer on any
+    bus (in-process or Kafka) without a new topic or type; the archive applies it there."""
+
+    post_id: str = Field(min_length=1, max_length=200)
+    source: str = Field(min_length=1)
+    reason: str = "deleted at the source"
+    deleted_at: AwareDatetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def to_dead_letter(self) -> DeadLetter:
+        return DeadLetter(stage=DELETE_STAGE, reason=f"{self.source}: {self.reason}", post_id=self.post_id,
+                          payload=self.model_dump_json(), origin=self.source, created_at=self.deleted_at)
+
+    @classmethod
+    def from_dead_letter(cls, letter: DeadLetter) -> "PostDeleted | None":
+        """The delete a dead letter carries, or ``None`` for an ordinary dead letter."""
+        if letter.stage != DELETE_STAGE or not letter.post_id:
+            return None
+        try:
+            return cls.model_validate_json(letter.payload)
+        except ValueError:
+            return cls(post_id=letter.post_id, source=letter.origin or "unknown", deleted_at=letter.created_at)

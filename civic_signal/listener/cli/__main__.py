@@ -1,0 +1,3 @@
+from civic_signal.listener.cli import main
+
+main()

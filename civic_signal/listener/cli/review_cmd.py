@@ -1,0 +1,122 @@
+"""``civic-signal review list|approve ID|reject ID``: the queue of incidents a person decides on.
+
+An incident waits here when its confidence is between ``gating.review_threshold`` and
+``gating.auto_threshold``. ``approve`` makes its ticket ``pending`` (sent by the next delivery,
+at once when ``CIVIC_OPEN311__URL`` is set); ``reject`` marks it ``rejected`` (later reports of the
+same problem attach to it and do not reopen it). ID is an incident id, a ticket id, or a
+unique prefix of either.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+
+import typer
+
+
+def _archive(ctx: typer.Context):
+    from civic_signal.listener.cli import settings_from
+    from civic_signal.sinks.archive import Archive
+    settings = settings_from(ctx)
+    return settings, Archive.from_settings(settings)
+
+
+def resolve(conn, ident: str):
+    """The (ticket, incident) rows for ``ident``; raises :class:`ConfigError`-like typer errors."""
+    import sqlalchemy as sa
+
+    from civic_signal.sinks.archive.models import TicketRow
+    from civic_signal.sinks.incident_tables import IncidentRow
+    T, I = TicketRow.__table__, IncidentRow.__table__
+    q = sa.select(T, I.c.report_count, I.c.body).select_from(T.outerjoin(I, I.c.id == T.c.incident_id))
+    rows = conn.execute(q.where(sa.or_(T.c.id == ident, T.c.incident_id == ident))).all()
+    if not rows:
+        rows = conn.execute(q.where(sa.or_(T.c.id.startswith(ident), T.c.incident_id.startswith(ident)))).all()
+    if not rows:
+        raise typer.BadParameter(f"no ticket or incident {ident!r} (see `civic-signal review list`)")
+    if len(rows) > 1:
+        raise typer.BadParameter(f"{ident!r} matches {len(rows)} tickets; give more characters")
+    return rows[0]
+
+
+def decide(archive, ident: str, approve: bool, who: str = "cli") -> tuple[str, str]:
+    """Approve or reject the ticket in review behind ``ident``; returns (ticket id, new status).
+    Only a ticket in ``review`` changes; anything else raises ``typer.BadParameter``."""
+    import sqlalchemy as sa
+
+    from civic_signal.sinks.archive.models import TicketRow
+    from civic_signal.sinks.incident_tables import TicketEventRow
+    T, E = TicketRow.__table__, TicketEventRow.__table__
+    new = "pending" if approve else "rejected"
+    now = datetime.now(timezone.utc)
+    with archive.engine.begin() as conn:
+        row = resolve(conn, ident)
+        n = conn.execute(sa.update(T).where(T.c.id == row.id, T.c.status == "review").values(
+            status=new, updated_at=now, next_attempt_at=None)).rowcount
+        if n != 1:
+            raise typer.BadParameter(f"ticket {row.id} is {row.status}, not in review")
+        conn.execute(sa.insert(E).values(ticket_id=row.id, kind="review", detail=f"{new} by {who}", created_at=now))
+    return row.id, new
+
+
+def register(app: typer.Typer) -> None:
+    review_app = typer.Typer(help="The review queue: incidents between the review and auto thresholds.",
+                             no_args_is_help=True)
+    app.add_typer(review_app, name="review")
+
+    @review_app.command("list")
+    def list_(ctx: typer.Context, limit: int = typer.Option(50, help="Show at most this many.")) -> None:
+        """List incidents waiting for review, oldest first."""
+        import sqlalchemy as sa
+        from rich.console import Console
+        from rich.table import Table
+
+        from civic_signal.sinks.archive.models import TicketRow
+        from civic_signal.sinks.incident_tables import IncidentRow
+        _, archive = _archive(ctx)
+        T, I = TicketRow.__table__, IncidentRow.__table__
+        with archive.engine.connect() as conn:
+            rows = conn.execute(sa.select(T.c.id, T.c.incident_id, T.c.service_code, T.c.confidence, T.c.address,
+                                          T.c.lat, T.c.lon, T.c.created_at, I.c.report_count, I.c.body)
+                                .select_from(T.outerjoin(I, I.c.id == T.c.incident_id))
+                                .where(T.c.status == "review").order_by(T.c.created_at).limit(limit)).all()
+        console = Console(width=None if sys.stdout.isatty() else 200)
+        if not rows:
+            console.print("the review queue is empty")
+            return
+        t = Table("incident", "ticket", "service", "conf", "reports", "where", "report", title=f"review queue ({len(rows)})")
+        for r in rows:
+            where = r.address or (f"{r.lat:.5f},{r.lon:.5f}" if r.lat is not None else "-")
+            text = " ".join((r.body or "").split())
+            t.add_row(r.incident_id or "-", r.id, r.service_code, f"{r.confidence:.2f}", str(r.report_count or 1),
+                      where[:30], text[:60] + ("…" if len(text) > 60 else ""))
+        console.print(t)
+        console.print("approve: civic-signal review approve ID    reject: civic-signal review reject ID")
+
+    @review_app.command("approve")
+    def approve(ctx: typer.Context, ident: str = typer.Argument(..., metavar="ID", help="Incident or ticket id (or a unique prefix).")) -> None:
+        """Approve: the ticket is queued for sending (sent now when Open311 is configured)."""
+        settings, archive = _archive(ctx)
+        tid, status = decide(archive, ident, True)
+        typer.echo(f"approved: ticket {tid} is {status}")
+        if settings.open311.enabled:
+            from civic_signal.sinks.open311.delivery import DeliveryWorker
+            worker = DeliveryWorker.from_settings(archive, settings)
+            try:
+                result = worker.deliver_one(tid)
+            finally:
+                worker.client.close()
+            typer.echo(f"delivery: {result.outcome}" + (f" (service_request_id {result.service_request_id})"
+                                                        if result.service_request_id else "")
+                       + (f": {result.detail}" if result.detail and result.outcome != "sent" else ""),
+                       err=result.outcome in ("retry", "failed"))
+        else:
+            typer.echo("it is sent by the next `civic-signal run` with CIVIC_OPEN311__URL set")
+
+    @review_app.command("reject")
+    def reject(ctx: typer.Context, ident: str = typer.Argument(..., metavar="ID", help="Incident or ticket id (or a unique prefix).")) -> None:
+        """Reject: no ticket is sent for this incident."""
+        _, archive = _archive(ctx)
+        tid, status = decide(archive, ident, False)
+        typer.echo(f"rejected: ticket {tid} is {status}")

@@ -1,3 +1,0 @@
-from listener.cli import main
-
-main()

@@ -1,5 +1,0 @@
-"""The SQL archive (sqlmodel): posts, classifications, tickets (the outbox), dead letters."""
-
-from sinks.archive.store import Archive
-
-__all__ = ["Archive"]
