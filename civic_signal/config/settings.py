@@ -229,6 +229,19 @@ class PrivacySettings(_Section):
     retention_days: int = Field(90, ge=1)
 
 
+class MetricsSettings(_Section):
+    """Prometheus metrics and health checks (``/metrics``, ``/healthz``, ``/readyz``) of a long-running role."""
+
+    port: int = Field(0, ge=0, le=65535, description="0 = no metrics/health server (the default)")
+    host: str = Field("127.0.0.1", description="the address to bind; 0.0.0.0 exposes it to the network")
+    refresh_s: float = Field(5.0, gt=0, description="how often readiness and the gauges (lag, tickets) are recomputed")
+    jurisdiction: str = Field("boston", min_length=1, description="the jurisdiction label of the ticket metrics")
+
+
+class LogSettings(_Section):
+    format: Literal["text", "json"] = "text"
+
+
 class Settings(BaseSettings):
     """The effective settings. Build with :func:`load_settings`."""
 
@@ -254,6 +267,8 @@ class Settings(BaseSettings):
     console: ConsoleSettings = ConsoleSettings()
     alerts: AlertSettings = AlertSettings()
     privacy: PrivacySettings = PrivacySettings()
+    metrics: MetricsSettings = MetricsSettings()
+    log: LogSettings = LogSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

@@ -21,6 +21,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from civic_signal.core import metrics
 from civic_signal.core.classifier import Classifier
 from civic_signal.config.errors import ClassifierError, PermanentSinkError
 from civic_signal.listener.bus import CLASSIFIED, DEAD_LETTER, RAW, Bus, Message
@@ -75,11 +76,13 @@ def run_source(source: Source, bus: Bus, stats: PipelineStats, stop: threading.E
                 return
 
     threading.Thread(target=close_on_stop, name=f"stop-{source.name}", daemon=True).start()
+    tally = _Tally(source.name)
     try:
         for item in source:
             if isinstance(item, Post):
                 bus.publish(RAW, item.id, item)
                 stats.add(posts_in=1)
+                tally.one()
             elif isinstance(item, PostDeleted):
                 bus.publish(DEAD_LETTER, item.post_id, item.to_dead_letter())
                 stats.add(deletes=1)
@@ -97,7 +100,27 @@ def run_source(source: Source, bus: Bus, stats: PipelineStats, stop: threading.E
         bus.publish(DEAD_LETTER, None, DeadLetter(stage="source", reason=msg, payload="", origin=source.name))
         stats.add(dead_letters=1)
     finally:
+        tally.flush()
         done.set()
+
+
+class _Tally:
+    """Counts a source's posts for :func:`metrics.posts_in` in bunches (every 100 posts or 0.5 s)."""
+
+    __slots__ = ("source", "n", "since")
+
+    def __init__(self, source: str) -> None:
+        self.source, self.n, self.since = source, 0, time.monotonic()
+
+    def one(self) -> None:
+        self.n += 1
+        if self.n >= 100 or time.monotonic() - self.since >= 0.5:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.n:
+            metrics.posts_in(self.source, self.n)
+        self.n, self.since = 0, time.monotonic()
 
 
 class ClassifyStage:
@@ -130,9 +153,12 @@ class ClassifyStage:
             return out
 
     def process(self, messages: Sequence[Message]) -> None:
+        started = time.perf_counter()
         posts = [m.value for m in messages]
         results = self.classify(posts)
         actionable = 0
+        by_category: Counter[str | None] = Counter()
+        version = None
         for msg, post, result in zip(messages, posts, results):
             if isinstance(result, DeadLetter):
                 self.bus.publish(DEAD_LETTER, post.id, result)
@@ -140,8 +166,14 @@ class ClassifyStage:
                 continue
             cp = ClassifiedPost(post=post, classification=result)
             self.bus.publish(CLASSIFIED, post.id, cp)
-            actionable += result.actionable
+            version = result.model_version
+            if result.actionable:
+                actionable += 1
+                by_category[result.category.code if result.category else None] += 1
         self.stats.add(classified=len(results), actionable=actionable)
+        metrics.classified(len(results), by_category)
+        metrics.model_version(version)
+        metrics.stage_seconds("classify", time.perf_counter() - started)
 
     def run(self, stop: threading.Event) -> None:
         consumer = self.bus.consumer(RAW, self.group)
@@ -186,9 +218,11 @@ class SinkStage:
     def process(self, messages: Sequence[Message], stop: threading.Event) -> bool:
         items: list[ClassifiedPost] = [m.value for m in messages]
         for sink in self.sinks:
+            started = time.perf_counter()
             try:
                 if not self._retry(f"sink {sink.name}", lambda s=sink: s.write_batch(items), stop):
                     return False
+                metrics.stage_seconds(f"sink:{sink.name}", time.perf_counter() - started)
             except PermanentSinkError as exc:
                 # the sink refuses the batch for good: find which items it refuses, one by one,
                 # so that one bad post costs only itself
@@ -200,6 +234,8 @@ class SinkStage:
                     self._retry("dead letters", lambda: self.write_dead_letters(dead), stop)
                     self.stats.add(dead_letters=len(dead))
         now = time.time()
+        if messages:
+            metrics.post_latency(now - min(m.ts for m in messages))
         with self.stats.lock:
             for m, i in zip(messages, items):
                 self.stats.latest.append(i)

@@ -53,6 +53,8 @@ def settings_from(ctx: typer.Context, **overrides):
     root = ctx.find_root()
     settings = load_settings((root.obj or {}).get("config"), **overrides)
     protect_settings(settings)
+    from civic_signal.listener.log_format import apply
+    apply(settings.log.format)  # CIVIC_LOG__FORMAT=json: one JSON object per log line
     return settings
 
 

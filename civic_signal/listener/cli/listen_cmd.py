@@ -36,11 +36,15 @@ def _require_kafka(settings, command: str) -> None:
 
 
 @contextmanager
-def _operating(settings, role: str, sources, stats, *, jobs: bool = False):
+def _operating(settings, role: str, sources, stats, *, jobs: bool = False, lag=(), bus=None,
+               writes_archive: bool = False):
     """Publish this process's health for the console (and, with ``jobs``, run the background jobs:
-    alert rules, retention) while the role works. Best effort: a process that cannot reach the
+    alert rules, retention) while the role works, and serve its metrics and health checks
+    (``metrics.port``; readiness: ``sources`` connected, the bus answering for the ``lag`` pairs,
+    the archive writable when ``writes_archive``). Best effort: a process that cannot reach the
     archive database still does its work, and says why it is not reporting."""
     from civic_signal.config.errors import CivicSignalError
+    from civic_signal.listener.observe import observing
     from civic_signal.sinks.archive import Archive
     from civic_signal.sinks.health import HealthReporter, process_name
 
@@ -48,9 +52,12 @@ def _operating(settings, role: str, sources, stats, *, jobs: bool = False):
         archive = Archive.from_settings(settings)
     except CivicSignalError as exc:
         typer.echo(f"warning: {role}: not reporting health to the console: {exc}", err=True)
-        yield
+        with observing(settings, role, sources=sources, bus=bus, lag=lag):
+            yield
         return
     with contextlib.ExitStack() as stack:
+        stack.enter_context(observing(settings, role, sources=sources, bus=bus, lag=lag,
+                                      archive=archive if writes_archive else None))
         if jobs:
             from civic_signal.listener.jobs import BackgroundJobs
             stack.enter_context(BackgroundJobs(settings, archive))
@@ -84,7 +91,7 @@ def register(app: typer.Typer) -> None:
         kafka_roles.stop_on_signals(stop)
         from civic_signal.listener.pipeline import PipelineStats
         stats = PipelineStats()
-        with _operating(settings, "listen", [src], stats):
+        with _operating(settings, "listen", [src], stats, lag=[("raw", kafka_roles.CLASSIFY_GROUP)]):
             kafka_roles.run_listen(settings, [src], stop, stats=stats)
         typer.echo(f"listen: {stats.posts_in} posts and {stats.dead_letters} dead letters published to "
                    f"{settings.kafka.topic_raw}")
@@ -104,7 +111,7 @@ def register(app: typer.Typer) -> None:
         kafka_roles.stop_on_signals(stop)
         from civic_signal.listener.pipeline import PipelineStats
         stats = PipelineStats()
-        with _operating(settings, "classify", [], stats):
+        with _operating(settings, "classify", [], stats, lag=[("raw", kafka_roles.CLASSIFY_GROUP)]):
             kafka_roles.run_classify(settings, stop, stats=stats)
         typer.echo(f"classify: {stats.classified} classified, {stats.actionable} actionable, "
                    f"{stats.dead_letters} dead letters")
@@ -120,7 +127,8 @@ def register(app: typer.Typer) -> None:
         kafka_roles.stop_on_signals(stop)
         from civic_signal.listener.pipeline import PipelineStats
         stats = PipelineStats()
-        with _operating(settings, "sink", [], stats, jobs=True):
+        with _operating(settings, "sink", [], stats, jobs=True, writes_archive=True,
+                        lag=[("classified", kafka_roles.SINK_GROUP), ("dead_letter", kafka_roles.DEAD_LETTER_GROUP)]):
             kafka_roles.run_sink(settings, stop, stats=stats)
         typer.echo(f"sink: stopped; {stats.dead_letters} dead letters archived")
 
@@ -144,7 +152,8 @@ def _listen_in_process(settings, src) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        with _operating(settings, "listen", [src], pipe.stats, jobs=True):
+        with _operating(settings, "listen", [src], pipe.stats, jobs=True, bus=pipe.bus, writes_archive=True,
+                        lag=[("raw", "classify"), ("classified", "sink")]):
             stats = pipe.run()
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -82,7 +82,9 @@ def register(app: typer.Typer) -> None:
         settings = settings_from(ctx, **overrides)
         if settings.bus.kind == "kafka":
             from civic_signal.listener.cli import kafka_roles  # added by the Kafka feature
-            kafka_roles.run_all(settings)
+            from civic_signal.listener.observe import observing
+            with observing(settings, "run", lag=[("raw", "classify"), ("classified", "sink")]):
+                kafka_roles.run_all(settings)
             return
         source = ReplaySource(settings.resolve_path(settings.replay.path), speed=settings.replay.speed)
         pipe, archive = build_pipeline(settings, [source])
@@ -99,8 +101,11 @@ def register(app: typer.Typer) -> None:
                 delivery.stop()  # do not wait for deliveries at the end
         signal.signal(signal.SIGINT, on_sigint)
         from civic_signal.listener.jobs import BackgroundJobs
+        from civic_signal.listener.observe import observing
         try:
-            with BackgroundJobs(settings, archive), HealthReporter(archive, process_name("run")).start(
+            with observing(settings, "run", sources=[source], bus=pipe.bus, archive=archive,
+                           lag=[("raw", "classify"), ("classified", "sink")]), \
+                    BackgroundJobs(settings, archive), HealthReporter(archive, process_name("run")).start(
                     [source], pipe.stats, interval_s=settings.console.heartbeat_s), \
                     RunDisplay(pipe.stats, [source], console=console, archive=archive, process=process_name("run"),
                                refresh_per_second=settings.console.refresh_per_second):

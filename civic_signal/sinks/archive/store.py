@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, select
 
 from civic_signal.config.errors import StorageError
+from civic_signal.core import metrics
 from civic_signal.core.models import DELETE_STAGE, ClassifiedPost, DeadLetter, Post, PostDeleted, Ticket
 from civic_signal.core.sanitize import fit
 from civic_signal.sinks.archive.models import ClassificationRow, CursorRow, DeadLetterRow, PostRow, TicketRow
@@ -292,7 +293,9 @@ class Archive:
                      payload=d.payload, origin=fit(d.origin, 500), post_id=fit(d.post_id, 200),
                      created_at=d.created_at)
                 for d in items]
-        return self._guard(lambda: insert_ignore(self.engine, DeadLetterRow.__table__, rows, ["fingerprint"]))
+        n = self._guard(lambda: insert_ignore(self.engine, DeadLetterRow.__table__, rows, ["fingerprint"]))
+        metrics.dead_letters((d.stage, d.reason) for d in items if d.stage != DELETE_STAGE)
+        return n
 
     def queue_tickets(self, tickets: Sequence[Ticket], incident_ids: Sequence[str | None] | None = None) -> int:
         """Put tickets in the outbox (insert-or-ignore on the idempotency key)."""

@@ -25,6 +25,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from civic_signal.config.errors import PermanentSinkError, RetryableSinkError
+from civic_signal.core import metrics
 from civic_signal.sinks.open311.models import (AttributeValue, RequestReceipt, RequestStatus, Service, ServiceAttribute,
                                   ServiceDefinition, TicketRequest)
 
@@ -123,12 +124,15 @@ class Open311Client:
         try:
             resp = self.http.request(method, url, params=params, data=data, timeout=self.timeout)
         except httpx.TimeoutException as exc:
+            metrics.open311_error("timeout")
             raise RetryableSinkError(self.scrub(f"{what} timed out after {self.timeout.read:g}s ({exc.__class__.__name__})"),
                                      hint="the endpoint is slow or down; the ticket is retried with backoff") from None
         except httpx.TransportError as exc:
+            metrics.open311_error("transport")
             raise RetryableSinkError(self.scrub(f"{what} failed: {exc.__class__.__name__}: {exc}"),
                                      hint="check open311.url / CIVIC_OPEN311__URL and the network") from None
         if resp.status_code >= 400:
+            metrics.open311_error("http_5xx" if resp.status_code >= 500 else "http_4xx")
             reason = self.scrub(error_reason(resp.content, resp.headers.get("content-type", "")))
             msg = f"{what} -> HTTP {resp.status_code}: {reason}"
             if resp.status_code >= 500 or resp.status_code in (408, 425, 429):
