@@ -15,6 +15,7 @@ Names (all prefixed ``civic_signal_``), as documented in docs/deploy.md:
 
 - ``posts_in_total{source}``: posts read from each source.
 - ``posts_classified_total``; ``posts_actionable_total{category}``.
+- ``posts_written_total``: classified posts written by every sink (archive, incidents, tickets).
 - ``dead_letters_total{stage,reason}``: dead letters archived (``reason``: the error's kind).
 - ``stage_seconds{stage}``: time a batch spends in a stage (``classify``, ``sink:<name>``).
 - ``post_latency_seconds``: from the bus to written, of the oldest post of each sink batch.
@@ -54,6 +55,8 @@ POSTS_IN = Counter(_P + "posts_in", "Posts read from a source.", ["source"], reg
 CLASSIFIED = Counter(_P + "posts_classified", "Posts classified.", registry=REGISTRY)
 ACTIONABLE = Counter(_P + "posts_actionable", "Posts classified actionable, by Open311 category code.",
                      ["category"], registry=REGISTRY)
+WRITTEN = Counter(_P + "posts_written", "Classified posts written by every sink (archive, incidents).",
+                  registry=REGISTRY)
 DEAD_LETTERS = Counter(_P + "dead_letters", "Dead letters archived, by the stage that made them and the error's kind.",
                        ["stage", "reason"], registry=REGISTRY)
 STAGE_SECONDS = Histogram(_P + "stage_seconds", "Seconds one batch spends in a stage.", ["stage"],
@@ -137,9 +140,13 @@ def stage_seconds(stage: str, seconds: float) -> None:
     STAGE_SECONDS.labels(_bounded("stage", stage)).observe(max(seconds, 0.0))
 
 
-def post_latency(seconds: float) -> None:
-    """The oldest post of a written batch took ``seconds`` from the bus to the sinks."""
-    POST_LATENCY.observe(max(seconds, 0.0))
+def written(n: int, oldest_age_s: float | None = None) -> None:
+    """A batch of ``n`` classified posts written by every sink; its oldest post took
+    ``oldest_age_s`` from the bus to written."""
+    if n:
+        WRITTEN.inc(n)
+    if oldest_age_s is not None:
+        POST_LATENCY.observe(max(oldest_age_s, 0.0))
 
 
 def bus_lag(topic: str, group: str, value: int | None) -> None:

@@ -235,7 +235,7 @@ class SinkStage:
                     self.stats.add(dead_letters=len(dead))
         now = time.time()
         if messages:
-            metrics.post_latency(now - min(m.ts for m in messages))
+            metrics.written(len(messages), now - min(m.ts for m in messages))
         with self.stats.lock:
             for m, i in zip(messages, items):
                 self.stats.latest.append(i)

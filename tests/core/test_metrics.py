@@ -80,7 +80,8 @@ def test_the_pipeline_records_a_batch(tmp_path):
     posts = [make_post(f"huge pothole on Mass Ave number {n}", n) for n in range(25)]
     archive = Archive(f"sqlite:///{tmp_path}/m.db")
     before = (_v("civic_signal_posts_in_total", source="list"), _v("civic_signal_posts_classified_total"),
-              _v("civic_signal_stage_seconds_count", stage="sink:archive"), _v("civic_signal_post_latency_seconds_count"))
+              _v("civic_signal_stage_seconds_count", stage="sink:archive"), _v("civic_signal_post_latency_seconds_count"),
+              _v("civic_signal_posts_written_total"))
     pipe = Pipeline([ListSource(posts)], MemoryBus(), KeywordClassifier(), [ArchiveSink(archive)],
                     dead_letter_writer=archive.write_dead_letters, batch_size=10)
     stats = pipe.run()
@@ -90,3 +91,4 @@ def test_the_pipeline_records_a_batch(tmp_path):
     batches = _v("civic_signal_stage_seconds_count", stage="sink:archive") - before[2]
     assert 3 <= batches <= 25  # per batch, not per post
     assert _v("civic_signal_post_latency_seconds_count") - before[3] == batches
+    assert _v("civic_signal_posts_written_total") == before[4] + 25
