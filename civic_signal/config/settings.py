@@ -21,6 +21,10 @@ from civic_signal.config.errors import ConfigError
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: A source checkout (``pyproject.toml`` beside the package): relative paths are relative to it.
+#: Installed from a wheel (site-packages): relative to the working directory (systemd's
+#: ``WorkingDirectory``, see docs/deploy.md).
+IN_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "civic_signal").is_dir()
 
 #: Keys that are secrets: only the environment may set them.
 SECRET_KEYS = {
@@ -278,9 +282,10 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
     def resolve_path(self, value: str) -> Path:
-        """A relative path in the settings is relative to the repository root."""
+        """A relative path in the settings is relative to the repository root (in a source
+        checkout) or to the working directory (installed from a wheel)."""
         p = Path(value)
-        return p if p.is_absolute() else REPO_ROOT / p
+        return p if p.is_absolute() else (REPO_ROOT if IN_CHECKOUT else Path.cwd()) / p
 
     @property
     def var_path(self) -> Path:
