@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from collections.abc import Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -51,6 +52,18 @@ MAX_LABEL_VALUES = 60
 _P = "civic_signal_"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
+class _CatchUp:
+    """A collector that exports nothing: collected before the metrics below, it brings the
+    :class:`SourceTally` counts into ``posts_in_total`` at every scrape."""
+
+    def collect(self):
+        for tally in list(_tallies):
+            tally.flush()
+        return []
+
+
+_tallies: "weakref.WeakSet[SourceTally]" = weakref.WeakSet()
+REGISTRY.register(_CatchUp())  # type: ignore[arg-type]
 POSTS_IN = Counter(_P + "posts_in", "Posts read from a source.", ["source"], registry=REGISTRY)
 CLASSIFIED = Counter(_P + "posts_classified", "Posts classified.", registry=REGISTRY)
 ACTIONABLE = Counter(_P + "posts_actionable", "Posts classified actionable, by Open311 category code.",
@@ -110,6 +123,29 @@ def reason_kind(reason: str | None) -> str:
 
 
 # -- recording -----------------------------------------------------------------------------------
+class SourceTally:
+    """The posts of one source, for the per-post path: :meth:`add` is a plain integer add (no lock,
+    no metric call), and ``posts_in_total`` catches up at every scrape (and at :meth:`flush`).
+    Only one thread may call :meth:`add` (the source's); any thread may flush."""
+
+    __slots__ = ("source", "n", "_flushed", "__weakref__")
+
+    def __init__(self, source: str) -> None:
+        self.source, self.n, self._flushed = source, 0, 0
+        _tallies.add(self)
+
+    def add(self, k: int = 1) -> None:
+        self.n += k
+
+    def flush(self) -> None:
+        with _lock:
+            delta = self.n - self._flushed
+            if delta:
+                self._flushed += delta
+        if delta:
+            posts_in(self.source, delta)
+
+
 def posts_in(source: str, n: int = 1) -> None:
     """``n`` posts read from ``source``."""
     if n:

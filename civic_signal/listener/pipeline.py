@@ -76,13 +76,13 @@ def run_source(source: Source, bus: Bus, stats: PipelineStats, stop: threading.E
                 return
 
     threading.Thread(target=close_on_stop, name=f"stop-{source.name}", daemon=True).start()
-    tally = _Tally(source.name)
+    tally = metrics.SourceTally(source.name)  # per post: an integer add; the metric catches up when scraped
     try:
         for item in source:
             if isinstance(item, Post):
                 bus.publish(RAW, item.id, item)
                 stats.add(posts_in=1)
-                tally.one()
+                tally.add()
             elif isinstance(item, PostDeleted):
                 bus.publish(DEAD_LETTER, item.post_id, item.to_dead_letter())
                 stats.add(deletes=1)
@@ -102,25 +102,6 @@ def run_source(source: Source, bus: Bus, stats: PipelineStats, stop: threading.E
     finally:
         tally.flush()
         done.set()
-
-
-class _Tally:
-    """Counts a source's posts for :func:`metrics.posts_in` in bunches (every 100 posts or 0.5 s)."""
-
-    __slots__ = ("source", "n", "since")
-
-    def __init__(self, source: str) -> None:
-        self.source, self.n, self.since = source, 0, time.monotonic()
-
-    def one(self) -> None:
-        self.n += 1
-        if self.n >= 100 or time.monotonic() - self.since >= 0.5:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.n:
-            metrics.posts_in(self.source, self.n)
-        self.n, self.since = 0, time.monotonic()
 
 
 class ClassifyStage:

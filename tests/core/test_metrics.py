@@ -92,3 +92,14 @@ def test_the_pipeline_records_a_batch(tmp_path):
     assert 3 <= batches <= 25  # per batch, not per post
     assert _v("civic_signal_post_latency_seconds_count") - before[3] == batches
     assert _v("civic_signal_posts_written_total") == before[4] + 25
+
+
+def test_a_source_tally_is_counted_at_the_next_scrape_without_a_flush():
+    tally = metrics.SourceTally("tally-test")
+    for _ in range(7):
+        tally.add()
+    assert _v("civic_signal_posts_in_total", source="tally-test") == 7  # a scrape (collect) caught up
+    tally.add(3)
+    tally.flush()
+    tally.flush()  # nothing counted twice
+    assert _v("civic_signal_posts_in_total", source="tally-test") == 10
