@@ -126,3 +126,22 @@ def test_the_tickets_gauge_comes_from_the_archive(tmp_path):
     readiness, _ = readiness_for(settings, archive=archive, check_bus=False)
     assert readiness.run_once().ready
     assert metrics.sample("civic_signal_tickets", {"state": t.status.value, "jurisdiction": "gaugetown"}) == 1
+
+
+def test_the_bus_check_fails_when_kafka_is_unreachable():
+    """A real Kafka client against a port where nothing listens: the role is unready and says why."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    settings = load_settings(kafka={"bootstrap_servers": [f"127.0.0.1:{port}"], "request_timeout_ms": 1500},
+                             metrics={"port": 0})
+    readiness, closers = readiness_for(settings, lag=[("raw", "classify")])
+    try:
+        state = readiness.run_once().as_dict()
+    finally:
+        for close in closers:
+            close()
+    assert not state["ready"]
+    assert f"127.0.0.1:{port}" in state["checks"]["bus"]["detail"]
+    assert metrics.sample("civic_signal_ready", {"check": "bus"}) == 0
