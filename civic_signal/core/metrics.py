@@ -13,7 +13,8 @@ cannot blow up the number of time series.
 
 Names (all prefixed ``civic_signal_``), as documented in docs/deploy.md:
 
-- ``posts_in_total{source}``: posts read from each source.
+- ``posts_in_total{source}``: posts read from each source (a :class:`SourceTally` per source thread:
+  an integer add per post, brought into the counter at every scrape).
 - ``posts_classified_total``; ``posts_actionable_total{category}``.
 - ``posts_written_total``: classified posts written by every sink (archive, incidents, tickets).
 - ``dead_letters_total{stage,reason}``: dead letters archived (``reason``: the error's kind).
@@ -51,6 +52,7 @@ MAX_LABEL_VALUES = 60
 
 _P = "civic_signal_"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
 
 class _CatchUp:
     """A collector that exports nothing: collected before the metrics below, it brings the
