@@ -87,3 +87,39 @@ def test_the_push_receiver_serves_metrics_and_readiness(tmp_path):
     assert proc.returncode == 0, (tmp_path / "listen.log").read_text()[-2000:]
     with pytest.raises(httpx.TransportError):
         httpx.get(base + "/healthz", timeout=2)  # the server went with the process
+
+
+@pytest.mark.slow
+def test_the_embedded_run_serves_metrics_when_a_port_is_set(tmp_path):
+    metrics_port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {
+        "PYTHONPATH": str(REPO), "CIVIC_METRICS__PORT": str(metrics_port), "CIVIC_METRICS__REFRESH_S": "0.2",
+        "CIVIC_CLASSIFIER__KIND": "keyword"}
+    log = open(tmp_path / "run.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "civic_signal.listener.cli", "run", "--plain", "--speed", "30"],
+                            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{metrics_port}"
+    try:
+        deadline, text, ready = time.monotonic() + 60, "", None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                text = httpx.get(base + "/metrics", timeout=2).text
+                ready = httpx.get(base + "/readyz", timeout=2)
+                if ready.status_code == 200 and "civic_signal_tickets{" in text:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        assert ready is not None and ready.status_code == 200, (tmp_path / "run.log").read_text()[-2000:]
+        assert set(ready.json()["checks"]) == {"source", "bus", "archive"}
+        assert _metric(text, 'civic_signal_posts_in_total{source="replay"}') > 0
+        assert _metric(text, "civic_signal_posts_written_total") > 0
+        assert _metric(text, 'civic_signal_tickets{jurisdiction="boston",state="pending"}') > 0  # from the archive
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, (tmp_path / "run.log").read_text()[-2000:]
