@@ -50,6 +50,8 @@ def plan(refs_dir: str) -> Plan:
         ("kafka", "kafka:kafka_pipeline", {"n": 5_000, "load_n": 5_000}, {"n": 300, "load_n": 300}),
         ("archive-sqlite", "stages:archive_writes", {"n": 20_000}, {"n": 1_000, "repeat": 1}),
         ("archive-pg", "stages:archive_writes_pg", {"n": 20_000}, {"n": 1_000, "repeat": 1}),
+        ("metrics-recording", "ops:metrics_recording", {"n": 200_000}, {"n": 20_000, "repeat": 1}),
+        ("ops-http", "ops:ops_endpoints", {"n": 1_000}, {"n": 100}),
     ]
 
 

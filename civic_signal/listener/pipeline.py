@@ -137,8 +137,7 @@ class ClassifyStage:
         started = time.perf_counter()
         posts = [m.value for m in messages]
         results = self.classify(posts)
-        actionable = 0
-        by_category: Counter[str | None] = Counter()
+        codes: list[str | None] = []  # of the actionable posts; counted once per batch (C-speed Counter)
         version = None
         for msg, post, result in zip(messages, posts, results):
             if isinstance(result, DeadLetter):
@@ -149,10 +148,9 @@ class ClassifyStage:
             self.bus.publish(CLASSIFIED, post.id, cp)
             version = result.model_version
             if result.actionable:
-                actionable += 1
-                by_category[result.category.code if result.category else None] += 1
-        self.stats.add(classified=len(results), actionable=actionable)
-        metrics.classified(len(results), by_category)
+                codes.append(result.category.code if result.category else None)
+        self.stats.add(classified=len(results), actionable=len(codes))
+        metrics.classified(len(results), Counter(codes))
         metrics.model_version(version)
         metrics.stage_seconds("classify", time.perf_counter() - started)
 
