@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
             finally:
                 worker.client.close()
             by = Counter(d.outcome for d in results)
-            still_waiting = by["retry"]
+            still_waiting = worker.pending()
             console.print("send now: " + (", ".join(f"{n} {k}" for k, n in sorted(by.items())) or "nothing pending"),
                           markup=False)
             for err in list(worker.errors)[-5:]:
@@ -87,6 +87,6 @@ def register(app: typer.Typer) -> None:
                       str(r.report_count or 1), str(r.attempts), (r.last_error or "")[:60])
         console.print(t)
         if still_waiting:
-            typer.echo(f"{still_waiting} ticket(s) still waiting: the endpoint failed; run --send-now again later",
-                       err=True)
+            typer.echo(f"{still_waiting} ticket(s) still pending: the endpoint failed; they are retried with "
+                       "backoff by `civic-signal run`, or run --send-now again later", err=True)
             raise typer.Exit(1)

@@ -31,7 +31,7 @@ import random
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -68,6 +68,8 @@ class Delivery:
     outcome: str
     detail: str = ""
     service_request_id: str | None = None
+    #: a ``retry`` because the endpoint as a whole is down (refused, timed out, 502/503/504)
+    endpoint_down: bool = False
 
 
 def _now() -> datetime:
@@ -173,7 +175,9 @@ class DeliveryWorker:
     # -- delivery -------------------------------------------------------------------------------
     def deliver_due(self, limit: int = 100) -> list[Delivery]:
         """Deliver the tickets that are due now, at most ``limit``, each at most once per call;
-        tickets that become due meanwhile (resumed after an outage) are included."""
+        tickets that become due meanwhile (resumed after an outage) are included. The pass stops
+        at the first ticket that finds the endpoint down (its ``Delivery.endpoint_down``): the
+        others stay due, without spending an attempt, for the next pass."""
         out: list[Delivery] = []
         tried: set[str] = set()
         while len(out) < limit:
@@ -183,20 +187,28 @@ class DeliveryWorker:
             for tid in ids:
                 tried.add(tid)
                 out.append(self.deliver_one(tid))
+                if out[-1].endpoint_down:
+                    return out
         return out
 
     def send_now(self, *, stale_after_s: float = 300.0) -> list[Delivery]:
         """The operator's "send now" after an outage: every pending ticket is made due now,
         tickets a crashed run left in ``sending`` are reconciled, and all are delivered, each at
-        most once in this call. Idempotent like every delivery (claims and markers)."""
+        most once in this call; it stops at the first ticket that finds the endpoint down (the
+        rest keep waiting, see :meth:`pending`). Idempotent like every delivery (claims and markers)."""
         self.resume_waiting("an operator asked to send now")
         out = [d for d in self.reconcile(stale_after_s=stale_after_s) if d.outcome != "requeued"]
         while True:
             batch = self.deliver_due(limit=500)
             out += batch
-            if not batch or all(d.outcome == "busy" for d in batch):
+            if not batch or batch[-1].endpoint_down or all(d.outcome == "busy" for d in batch):
                 break
         return out
+
+    def pending(self) -> int:
+        """How many tickets are ``pending`` (due or waiting)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(T).where(T.c.status == "pending")).scalar_one()
 
     def deliver_one(self, tid: str) -> Delivery:
         now = self.clock()
@@ -231,9 +243,11 @@ class DeliveryWorker:
                        f"its services.json and the endpoint refused the request: {msg}")
             return self._fail(row, msg)
         except RetryableSinkError as exc:
-            if endpoint_down(exc):
+            down = endpoint_down(exc)
+            if down:
                 self.endpoint_down()
-            return self._retry(row, str(exc))
+            d = self._retry(row, str(exc))
+            return replace(d, endpoint_down=down) if d.outcome == "retry" else d
         except Exception as exc:  # a bug or an odd payload: retry rather than lose the ticket
             log.exception("open311: unexpected error delivering %s", tid)
             return self._retry(row, self.client.scrub(f"{exc.__class__.__name__}: {exc}"))

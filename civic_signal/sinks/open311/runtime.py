@@ -76,12 +76,15 @@ class DeliveryRuntime:
         self.scheduler.kick(DELIVER_JOB)
 
     def finish(self, wait_s: float | None = None) -> list[str]:
-        """Deliver what is due within ``wait_s`` (default ``open311.end_wait_s``), stop the jobs,
-        and return summary lines."""
+        """Deliver every ticket that is due now (unless the endpoint is down or :meth:`stop` was
+        called), then wait at most ``wait_s`` (default ``open311.end_wait_s``) for those due in that
+        time; stop the jobs and return summary lines."""
         wait_s = self.settings.open311.end_wait_s if wait_s is None else wait_s
         deadline = time.monotonic() + wait_s
-        while True:
-            self.worker.deliver_due()
+        while not self._stop.is_set():
+            batch = self.worker.deliver_due()
+            if batch and not batch[-1].endpoint_down and any(d.outcome != "busy" for d in batch):
+                continue  # more may be due now
             nxt = self.worker.next_due_at()
             left = deadline - time.monotonic()
             if nxt is None or left <= 0:
