@@ -6,8 +6,9 @@ jobs: the outbox sweep (every ``open311.deliver_every_s``), status sync and serv
 refresh, plus one job per scheduled retry. New pending tickets kick the sweep at once. When
 the service list loads (at start or later) or a ticket is delivered after the endpoint was down,
 tickets waiting out an old backoff are made due and the sweep runs at once.
-:meth:`DeliveryRuntime.finish` waits at most ``open311.end_wait_s`` for deliveries that are due
-in that time, stops the jobs and returns lines for the run summary. Errors are logged (stderr)
+:meth:`DeliveryRuntime.finish` delivers every ticket that is due (unless the endpoint is down),
+waits at most ``open311.end_wait_s`` for deliveries that become due in that time, stops the jobs
+and returns lines for the run summary. Errors are logged (stderr)
 as they happen and repeated in the summary; the api key never appears in either.
 """
 
