@@ -31,7 +31,7 @@ from pydantic import SecretStr, ValidationError
 from civic_signal.config.errors import PermanentSinkError, RetryableSinkError, SinkError
 from civic_signal.sinks.open311.models import (AttributeValue, RequestReceipt, RequestStatus, Service, ServiceAttribute,
                                                ServiceDefinition, TicketRequest)
-from civic_signal.sinks.open311.paging import LARGE_PAGE, merge_params, next_page, page_items
+from civic_signal.sinks.open311.paging import LARGE_PAGE, merge_params, next_page, on_base, page_items
 
 log = logging.getLogger("civic_signal.open311")
 
@@ -184,7 +184,8 @@ class Open311Client:
         return self._json(resp, f"GET {path}")
 
     # -- lists (paged) ------------------------------------------------------------------------
-    def pages(self, path: str, params: dict[str, Any] | None = None, *, key: str) -> list[dict[str, Any]]:
+    def pages(self, path: str, params: dict[str, Any] | None = None, *, key: str,
+              partial_ok: bool = False) -> list[dict[str, Any]]:
         """Every record of the list at ``path``, across pages, distinct by ``key`` (first wins).
 
         Asks for large pages first (:data:`paging.LARGE_PAGE`; asked again without them if the
@@ -193,7 +194,10 @@ class Open311Client:
         page number when counts say more pages exist). Loop guard: at most :data:`MAX_PAGES`
         pages, never the same URL twice, and a page that adds no new record ends the walk (a
         server that ignores ``page`` and repeats itself). When the guard stops a walk that still
-        had a next page, a warning is logged and what was read is returned.
+        had a next page, a warning is logged and what was read is returned. A next link to another
+        host under our base path (a server behind a proxy that names its inner host, or ``http``
+        for ``https``) is followed on our base URL's scheme and host. An error on a later page
+        raises, unless ``partial_ok``: then it is logged and the pages read so far are returned.
         """
         base = urljoin(self.base_url, path)
         first_params = {**self._params(params), **LARGE_PAGE}
@@ -223,7 +227,7 @@ class Open311Client:
             nxt, how = next_page(resp, data, page=page, collected=len(out), got=len(items))
             if nxt is None:
                 break
-            nxt = merge_params(nxt, first_params)
+            nxt = merge_params(on_base(nxt, self.base_url), first_params)
             why = ("it has read %d pages" % MAX_PAGES if page >= MAX_PAGES else
                    "the server repeats a page" if nxt in seen or (items and not new) else "")
             if why:
@@ -231,13 +235,23 @@ class Open311Client:
                             path, why, len(out), self.scrub(nxt), how)
                 break
             page += 1
-            resp = self._send("GET", nxt)
+            try:
+                resp = self._send("GET", nxt)
+            except SinkError as exc:
+                if not partial_ok:
+                    raise
+                log.warning("open311: GET %s: page %d failed, using the %d records read so far: %s",
+                            path, page, len(out), exc)
+                break
         return list(out.values())
 
     # -- discovery ----------------------------------------------------------------------------
     def services(self) -> list[Service]:
-        """Every service of ``services.json``, across pages (see :meth:`pages`)."""
-        return [Service.from_json(d) for d in self.pages("services.json", key="service_code")]
+        """Every service of ``services.json``, across pages (see :meth:`pages`). A later page that
+        fails leaves the list partial, which is safe: a code missing from it is sent anyway
+        (:meth:`civic_signal.sinks.open311.catalog.ServiceCatalog.find`). ``requests.json`` is read whole or not at all, since the
+        search for a ticket's marker must not miss a page."""
+        return [Service.from_json(d) for d in self.pages("services.json", key="service_code", partial_ok=True)]
 
     def definition(self, service_code: str) -> ServiceDefinition:
         data = self._get(f"services/{service_code}.json")

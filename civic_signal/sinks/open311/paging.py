@@ -160,3 +160,13 @@ def merge_params(url: str, params: dict[str, Any]) -> str:
     have = {k for k, _ in query}
     query += [(k, str(v)) for k, v in params.items() if k not in have and v not in (None, "")]
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def on_base(url: str, base_url: str) -> str:
+    """``url`` moved onto ``base_url``'s scheme and host when its path lies under the base path
+    but its origin differs (``http://app:8000/open311/v2/...`` behind a proxy, or ``http`` where
+    we speak ``https``); any other URL unchanged."""
+    u, b = urlsplit(url), urlsplit(base_url)
+    if (u.scheme, u.netloc) != (b.scheme, b.netloc) and u.path.startswith(b.path.rstrip("/") + "/"):
+        return urlunsplit(u._replace(scheme=b.scheme, netloc=b.netloc))
+    return url

@@ -8,7 +8,7 @@ import pytest
 
 from civic_signal.config.errors import RetryableSinkError
 from civic_signal.sinks.open311.client import Open311Client
-from civic_signal.sinks.open311.paging import merge_params, next_page, page_items
+from civic_signal.sinks.open311.paging import merge_params, next_page, on_base, page_items
 from tests.fakes.open311_server import FakeOpen311
 
 URL = "https://311.example/open311/v2/services.json?jurisdiction_id=j"
@@ -152,3 +152,33 @@ def test_a_page_that_is_not_a_list_is_a_retryable_error():
         lambda r: httpx.Response(200, json={"message": "maintenance"}))))
     with pytest.raises(RetryableSinkError, match="expected a list"):
         c.services()
+
+
+def test_a_next_link_naming_an_inner_host_is_followed_on_our_base():
+    assert on_base("http://app:8000/open311/v2/services.json?page=2", "https://311.example/open311/v2/") == \
+        "https://311.example/open311/v2/services.json?page=2"
+    assert on_base("https://cdn.example/other/p2", "https://311.example/open311/v2/") == "https://cdn.example/other/p2"
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.host != "311.example":
+            raise httpx.ConnectError("unknown host", request=request)
+        if request.url.params.get("page") == "2":
+            return httpx.Response(200, json=[{"service_code": "B"}])
+        return httpx.Response(200, json=[{"service_code": "A"}],
+                              headers={"X-Next-Page-URL": "http://app:8000/open311/v2/services.json?page=2"})
+    c = Open311Client("https://311.example/open311/v2/", http=httpx.Client(transport=httpx.MockTransport(handler)))
+    assert [s.code for s in c.services()] == ["A", "B"] and all(u.startswith("https://311.example/") for u in seen)
+
+
+def test_a_failing_later_page_leaves_the_service_list_partial_but_fails_a_requests_search():
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("page") == "2":
+            return httpx.Response(502, text="<html><title>502 Bad Gateway</title></html>")
+        key = "service_code" if request.url.path.endswith("services.json") else "service_request_id"
+        return httpx.Response(200, json=[{key: "A"}], headers={"X-Result-Count": "2", "X-Page-Count": "2"})
+    c = Open311Client("https://311.example/open311/v2/", http=httpx.Client(transport=httpx.MockTransport(handler)))
+    assert [s.code for s in c.services()] == ["A"]  # partial is safe: a missing code is sent anyway
+    with pytest.raises(RetryableSinkError, match="502"):  # a marker search must not miss a page
+        c.requests(service_code="A")
