@@ -10,7 +10,8 @@ order of trust:
 3. an ``X-Next-Page-URL`` header (or ``X-Next-Page``, a URL or a page number);
 4. counts that say more pages exist, with no link: ``X-Page-Count``/``X-Total-Pages``/``total_pages``
    (pages) or ``X-Result-Count``/``X-Total-Count``/``X-Total``/``count``/``total`` (items); then the
-   next page is asked for by number (``page=N+1`` on the first page's URL and parameters).
+   next page is asked for by number (``page=N+1`` on this page's URL and parameters); likewise
+   when the body only says ``has_more``/``has_next``: true.
 
 :func:`page_items` finds the list in a body: the body itself, or the first list under a known key
 (``services``, ``service_requests``, ``results``, ``data``, ...), one level deep at most.
@@ -39,6 +40,7 @@ _ITEMS_HEADERS = ("x-result-count", "x-total-count", "x-total")
 _PAGES_KEYS = ("total_pages", "page_count", "num_pages", "pages", "last_page")
 _ITEMS_KEYS = ("count", "total", "total_count", "total_results", "result_count")
 _PAGE_KEYS = ("page", "current_page", "page_number")
+_MORE_KEYS = ("has_more", "has_next", "has_next_page", "more")
 
 
 def page_items(data: Any) -> list | None:
@@ -150,6 +152,8 @@ def next_page(resp: httpx.Response, data: Any, *, page: int, collected: int, got
         return None, ""
     if (pages is not None and current < pages) or (pages is None and total is not None and collected < total):
         return with_page(here, current + 1), "page number (counts say more pages exist)"
+    if pages is None and total is None and any(d.get(k) is True for d in _places(data) for k in _MORE_KEYS):
+        return with_page(here, current + 1), "page number (the body says it has more)"
     return None, ""
 
 

@@ -57,6 +57,8 @@ def test_x_next_page_url_header():
     ({"X-Result-Count": "118", "X-Page-Count": "2"}, [], 118, None),  # all read
     ({"X-Total-Pages": "2", "X-Page": "2"}, [], 150, None),  # last page
     ({}, [], 100, None),  # no link, no counts: one page
+    ({}, {"services": [], "has_more": True}, 100, URL + "&page=2"),
+    ({}, {"services": [], "has_more": False}, 100, None),
 ])
 def test_page_numbers_when_counts_say_more_pages_exist(headers, body, collected, expected):
     assert nxt(resp(body, headers), body, collected=collected) == expected
