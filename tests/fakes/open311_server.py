@@ -15,8 +15,26 @@ What it checks like a real endpoint (errors are the spec's ``[{"code", "descript
 required ``attribute[CODE]`` of the service definition (400), and ``jurisdiction_id`` when the
 server is given one (404 for another value). Services are Boston's list
 (``config/data/services.json``) unless given; ``batch_codes`` answer with a token that
-``tokens/{token}.json`` resolves after ``token_lookups`` lookups. ``page_size`` pages
-``services.json`` with a ``Link: <...>; rel="next"`` header.
+``tokens/{token}.json`` resolves after ``token_lookups`` lookups.
+
+Paging (``services.json`` and ``requests.json``): ``page_size`` records a page (None: no paging),
+the client's ``page_size``/``per_page`` honoured up to ``max_page_size`` (None: ignored), and
+``paging`` the style a real server uses:
+
+- ``"link"``: a ``Link: <...?page=N>; rel="next"`` header;
+- ``"json-next"``: Django REST framework's ``{"count", "next", "previous", "results"}``;
+- ``"x-next"``: an absolute ``X-Next-Page-URL`` header that keeps only ``page`` (the other
+  query parameters are dropped), with ``X-Result-Count`` (records) and ``X-Page-Count`` (pages);
+- ``"page-params"``: no link at all, only ``X-Result-Count``/``X-Page-Count``: ask ``page=N``;
+- ``"repeat"`` (broken): ignores ``page``, always serves page 1 and a ``Link`` to the next page;
+- ``"loop"`` (broken): the last page's ``Link`` points back to page 1.
+
+Quirks of servers we did not write: ``error_style="object"`` answers errors as one
+``{"code", "detail"}`` object; ``reads_address=True`` reads ``address`` instead of
+``address_string``; ``crash_on_missing=True`` answers an HTML 500 page (an unhandled exception)
+instead of a 400 when a field it reads is missing. :meth:`FakeOpen311.independent` bundles the
+ones of the independent server in issue 20 (pages of 100 with ``X-Next-Page-URL``, all quirks on).
+``port`` binds a given port: stop a server and start another on the same port to play an outage.
 
 Faults (``fail(method, path_suffix, kind, times)``), served before the normal answer:
 ``"500"`` (JSON array), ``"500-html"`` and ``"502-html"`` (an HTML error page), ``"503"``,
@@ -35,7 +53,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 SERVICES_JSON = Path(__file__).resolve().parents[2] / "civic_signal" / "config" / "data" / "services.json"
 PREFIX = "/open311/v2/"
@@ -61,7 +79,11 @@ _HTML_PAGE = ("<!DOCTYPE html><html><head><title>{code} {title}</title><style>bo
 class FakeOpen311:
     def __init__(self, *, api_key: str = "test-key", jurisdiction_id: str | None = None,
                  services: list[dict[str, Any]] | None = None, definitions: dict[str, dict] | None = None,
-                 batch_codes: tuple[str, ...] = (), token_lookups: int = 1, page_size: int | None = None) -> None:
+                 batch_codes: tuple[str, ...] = (), token_lookups: int = 1, page_size: int | None = None,
+                 max_page_size: int | None = None, paging: str = "link", error_style: str = "array",
+                 reads_address: bool = False, crash_on_missing: bool = False, port: int = 0) -> None:
+        assert paging in ("link", "json-next", "x-next", "page-params", "repeat", "loop"), paging
+        assert error_style in ("array", "object"), error_style
         self.api_key = api_key
         self.jurisdiction_id = jurisdiction_id
         raw = services if services is not None else json.loads(SERVICES_JSON.read_text())
@@ -70,6 +92,12 @@ class FakeOpen311:
         self.definitions = definitions if definitions is not None else {"REQPOTHL": POTHOLE_DEFINITION}
         self.token_lookups = token_lookups
         self.page_size = page_size
+        self.max_page_size = max_page_size
+        self.paging = paging
+        self.error_style = error_style
+        self.reads_address = reads_address
+        self.crash_on_missing = crash_on_missing
+        self.port = port
         self.created: list[dict[str, Any]] = []
         self.calls: list[tuple[str, str, dict[str, str], dict[str, list[str]]]] = []
         self._faults: list[list[Any]] = []  # [method, suffix, kind, remaining]
@@ -106,7 +134,7 @@ class FakeOpen311:
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # a client that hung up (timeouts, drops) is part of the game here
 
-        self._httpd = Server(("127.0.0.1", 0), Handler)
+        self._httpd = Server(("127.0.0.1", self.port), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="fake-open311", daemon=True)
@@ -119,6 +147,15 @@ class FakeOpen311:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+
+    @classmethod
+    def independent(cls, **kw: Any) -> "FakeOpen311":
+        """Like the independent Open311 server of issue 20 (Django REST based): pages of 100 that
+        ignore larger page sizes, next page in ``X-Next-Page-URL`` with ``X-Result-Count`` and
+        ``X-Page-Count``, ``{"code", "detail"}`` errors, ``address`` read instead of
+        ``address_string``, and an HTML 500 page when a field it reads is missing."""
+        return cls(**{"page_size": 100, "max_page_size": 100, "paging": "x-next", "error_style": "object",
+                      "reads_address": True, "crash_on_missing": True, **kw})
 
     def __enter__(self) -> "FakeOpen311":
         return self.start()
@@ -184,10 +221,17 @@ class FakeOpen311:
         if not path.startswith(PREFIX):
             return self._send(h, 404, b"<html><title>404 Not Found</title></html>", "text/html")
         status, payload, headers = self._route(h.command, path[len(PREFIX):], query, form)
+        if status == 500 and isinstance(payload, bytes):
+            return self._send(h, 500, payload, "text/html; charset=utf-8")
+        if status == 200 and h.command == "GET" and path[len(PREFIX):] in ("services.json", "requests.json"):
+            status, payload, headers = self._page(path, query, payload)
         self._send(h, status, payload, headers=headers)
 
     def _send(self, h: BaseHTTPRequestHandler, status: int, payload: Any, ctype: str = "application/json",
               headers: dict[str, str] | None = None) -> None:
+        if (status >= 400 and self.error_style == "object" and isinstance(payload, list) and len(payload) == 1
+                and isinstance(payload[0], dict) and "description" in payload[0]):
+            payload = {"code": payload[0]["code"], "detail": payload[0]["description"]}
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         h.send_response(status)
         h.send_header("Content-Type", ctype)
@@ -217,7 +261,7 @@ class FakeOpen311:
         if method == "GET" and rel.startswith("tokens/"):
             return self._token(rel[len("tokens/"):-5])
         if method == "GET" and rel == "requests.json":
-            return 200, self._query(q), None
+            return 200, self._query(q), None  # paged by _page
         if method == "GET" and rel.startswith("requests/"):
             sid = rel[len("requests/"):-5]
             found = [self._public(r) for r in self.created if r["service_request_id"] == sid]
@@ -225,13 +269,34 @@ class FakeOpen311:
         return 404, [{"code": 404, "description": f"no such resource {rel}"}], None
 
     def _services(self, q: dict[str, str]):
+        return 200, self.services, None
+
+    def _page(self, path: str, q: dict[str, str], rows: list[dict[str, Any]]):
+        """One page of ``rows`` in the configured style (everything when ``page_size`` is None)."""
         if not self.page_size:
-            return 200, self.services, None
-        page = int(q.get("page") or 1)
-        chunk = self.services[(page - 1) * self.page_size: page * self.page_size]
-        headers = {}
-        if page * self.page_size < len(self.services):
-            headers["Link"] = f'<{PREFIX}services.json?page={page + 1}>; rel="next"'
+            return 200, rows, None
+        size = self.page_size
+        asked = q.get("page_size") or q.get("per_page")
+        if self.max_page_size and asked and asked.isdigit() and int(asked) > 0:
+            size = min(int(asked), self.max_page_size)
+        pages = max(1, -(-len(rows) // size))
+        page = 1 if self.paging == "repeat" else max(1, int(q.get("page") or 1) if (q.get("page") or "").isdigit() else 1)
+        chunk = rows[(page - 1) * size: page * size]
+        nxt = page + 1 if page < pages else (1 if self.paging == "loop" and pages > 1 else None)
+        if self.paging == "repeat" and pages > 1:
+            nxt = int(q.get("page") or 1) + 1
+        rel = urlencode({**q, "page": nxt}) if nxt else ""
+        headers: dict[str, str] = {}
+        if self.paging in ("link", "repeat", "loop"):
+            if nxt:
+                headers["Link"] = f'<{path}?{rel}>; rel="next", <{path}?{urlencode({**q, "page": 1})}>; rel="first"'
+            return 200, chunk, headers
+        if self.paging == "json-next":
+            return 200, {"count": len(rows), "next": f"{self.url}{path[len(PREFIX):]}?{rel}" if nxt else None,
+                         "previous": None, "results": chunk}, None
+        headers = {"X-Result-Count": str(len(rows)), "X-Page-Count": str(pages)}
+        if self.paging == "x-next" and nxt:
+            headers["X-Next-Page-URL"] = f"{self.url}{path[len(PREFIX):]}?page={nxt}"
         return 200, chunk, headers
 
     def _create(self, form: dict[str, list[str]]):
@@ -243,7 +308,12 @@ class FakeOpen311:
         if svc is None:
             return 400, [{"code": 400, "description": f"service_code {code!r} not found"}], None
         has_point = bool(f.get("lat")) and bool(f.get("long"))
-        if not (has_point or f.get("address_string") or f.get("address_id")):
+        address = f.get("address") if self.reads_address else f.get("address_string")
+        if self.crash_on_missing and not (has_point or address or f.get("address_id")):
+            missing = "address" if self.reads_address else "address_string"
+            return 500, _HTML_PAGE.format(code=500, title="Server Error").replace(
+                "The server encountered a temporary error.", f"KeyError: '{missing}'").encode(), None
+        if not (has_point or address or f.get("address_id")):
             return 400, [{"code": 400, "description": "a location (lat/long, address_string or address_id) is required"}], None
         if len(f.get("description", "")) > 4000:
             return 400, [{"code": 400, "description": "description is longer than 4000 characters"}], None
@@ -255,7 +325,7 @@ class FakeOpen311:
             sid = str(next(self._ids))
             rec = dict(service_request_id=sid, service_code=code, description=f.get("description", ""),
                        status="open", status_notes=None, requested_datetime=now, updated_datetime=now,
-                       lat=f.get("lat"), long=f.get("long"), address=f.get("address_string"),
+                       lat=f.get("lat"), long=f.get("long"), address=address,
                        media_url=f.get("media_url"), form=form, type=svc.get("type", "realtime"))
             self.created.append(rec)
             if rec["type"] == "batch":

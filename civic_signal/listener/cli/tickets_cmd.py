@@ -14,8 +14,13 @@ def register(app: typer.Typer) -> None:
                 status: Optional[str] = typer.Option(None, "--status", help="Only this status (pending, review, sending, sent, failed, rejected, closed)."),
                 limit: int = typer.Option(50, help="Show at most this many, newest first."),
                 sync: bool = typer.Option(False, "--sync", help="Ask the Open311 endpoint for status changes first."),
-                requeue: list[str] = typer.Option([], "--requeue", help="Put this failed ticket back in the outbox (repeatable; 'failed' = all failed tickets).")) -> None:
-        """List tickets with their status, 311 request id, attempts and last error."""
+                requeue: list[str] = typer.Option([], "--requeue", help="Put this failed ticket back in the outbox (repeatable; 'failed' = all failed tickets)."),
+                send_now: bool = typer.Option(False, "--send-now", help="Deliver every pending ticket now, ignoring backoff timers (after an outage); needs CIVIC_OPEN311__URL.")) -> None:
+        """List tickets with their status, 311 request id, attempts and last error.
+
+        With --send-now, every pending ticket is delivered first (idempotent: a ticket the
+        endpoint already has is recorded, not sent twice); the exit code is 1 when some are
+        still waiting because the endpoint failed."""
         import sqlalchemy as sa
         from rich.console import Console
         from rich.table import Table
@@ -47,6 +52,24 @@ def register(app: typer.Typer) -> None:
             missing = set(requeue) - set(done) - {"failed"}
             for tid in sorted(missing):
                 typer.echo(f"error: ticket {tid} is not failed (or does not exist); not requeued", err=True)
+        still_waiting = 0
+        if send_now:
+            if not settings.open311.enabled:
+                raise typer.BadParameter("--send-now needs CIVIC_OPEN311__URL")
+            from collections import Counter
+
+            from civic_signal.sinks.open311.delivery import DeliveryWorker
+            worker = DeliveryWorker.from_settings(archive, settings)
+            try:
+                results = worker.send_now(stale_after_s=max(60.0, 3 * settings.open311.timeout_s))
+            finally:
+                worker.client.close()
+            by = Counter(d.outcome for d in results)
+            still_waiting = worker.pending()
+            console.print("send now: " + (", ".join(f"{n} {k}" for k, n in sorted(by.items())) or "nothing pending"),
+                          markup=False)
+            for err in list(worker.errors)[-5:]:
+                typer.echo(f"error: {err}", err=True)
         T, I = TicketRow.__table__, IncidentRow.__table__
         q = (sa.select(T.c.id, T.c.incident_id, T.c.service_code, T.c.status, T.c.service_request_id, T.c.token,
                        T.c.external_status, T.c.attempts, T.c.last_error, T.c.created_at, I.c.report_count)
@@ -63,3 +86,7 @@ def register(app: typer.Typer) -> None:
                       r.service_request_id or (f"token {r.token}" if r.token else "-"), r.external_status or "-",
                       str(r.report_count or 1), str(r.attempts), (r.last_error or "")[:60])
         console.print(t)
+        if still_waiting:
+            typer.echo(f"{still_waiting} ticket(s) still pending: the endpoint failed; they are retried with "
+                       "backoff by `civic-signal run`, or run --send-now again later", err=True)
+            raise typer.Exit(1)

@@ -3,10 +3,14 @@
 Every call has an explicit timeout (``timeout_s``; connect at most 5 s). Errors::
 
     RetryableSinkError   timeouts, connection errors, HTTP 5xx, 408, 429, a 2xx that is not JSON
+                         (:func:`endpoint_down` tells the outages among them)
     PermanentSinkError   any other HTTP 4xx (bad api key, unknown service, missing attribute ...)
 
+Both carry ``status_code`` when the server answered. Lists (``services.json``,
+``requests.json``) are read across pages in any style a server uses (:mod:`.paging`).
+
 Messages carry the method, the path, the HTTP status and the server's reason, parsed from the
-spec's ``[{"code", "description"}]`` array, from any other JSON, or from an HTML error page.
+spec's ``[{"code", "description"}]`` array, from an object such as ``{"code", "detail"}``, from any other JSON, or from an HTML error page.
 The api key is sent only in the body of ``POST requests.json`` and is scrubbed from every
 message; it never appears in a URL, a log line or a repr.
 """
@@ -24,19 +28,36 @@ from urllib.parse import urljoin
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from civic_signal.config.errors import PermanentSinkError, RetryableSinkError
+from civic_signal.config.errors import PermanentSinkError, RetryableSinkError, SinkError
 from civic_signal.core import metrics
 from civic_signal.sinks.open311.models import (AttributeValue, RequestReceipt, RequestStatus, Service, ServiceAttribute,
-                                  ServiceDefinition, TicketRequest)
+                                               ServiceDefinition, TicketRequest)
+from civic_signal.sinks.open311.paging import LARGE_PAGE, merge_params, next_page, on_base, page_items
 
 log = logging.getLogger("civic_signal.open311")
 
-#: At most this many pages of ``services.json`` are followed (a loop guard).
-MAX_PAGES = 50
+#: At most this many pages of a list are read (a loop guard).
+MAX_PAGES = 100
 _TAG = re.compile(r"<[^>]*>")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 _H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.I | re.S)
 _SCRIPT = re.compile(r"<(script|style)[^>]*>.*?</\1>", re.I | re.S)
+
+
+#: HTTP answers that say the endpoint as a whole is down (a proxy in front of a stopped server).
+OUTAGE_STATUS = frozenset({502, 503, 504})
+
+
+def _down(err: RetryableSinkError) -> RetryableSinkError:
+    err.endpoint_down = True  # type: ignore[attr-defined]
+    return err
+
+
+def endpoint_down(exc: BaseException) -> bool:
+    """True when ``exc`` says the endpoint as a whole is unreachable or down (connection refused
+    or reset, a timeout, HTTP 502/503/504, a 2xx that is not JSON such as a maintenance page),
+    rather than that it refused or choked on one request."""
+    return bool(getattr(exc, "endpoint_down", False))
 
 
 def error_reason(body: bytes | str, content_type: str = "") -> str:
@@ -78,6 +99,13 @@ def _json_reason(data: Any) -> str:
                 return f"{code}: {msg}" if code and str(code) not in msg else msg
         return json.dumps(data, default=str)[:300]
     return str(data)[:300]
+
+
+def _int_or_none(v: Any) -> int | None:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
 
 
 class Open311Client:
@@ -125,18 +153,21 @@ class Open311Client:
             resp = self.http.request(method, url, params=params, data=data, timeout=self.timeout)
         except httpx.TimeoutException as exc:
             metrics.open311_error("timeout")
-            raise RetryableSinkError(self.scrub(f"{what} timed out after {self.timeout.read:g}s ({exc.__class__.__name__})"),
-                                     hint="the endpoint is slow or down; the ticket is retried with backoff") from None
+            raise _down(RetryableSinkError(
+                self.scrub(f"{what} timed out after {self.timeout.read:g}s ({exc.__class__.__name__})"),
+                hint="the endpoint is slow or down; the ticket is retried with backoff")) from None
         except httpx.TransportError as exc:
             metrics.open311_error("transport")
-            raise RetryableSinkError(self.scrub(f"{what} failed: {exc.__class__.__name__}: {exc}"),
-                                     hint="check open311.url / CIVIC_OPEN311__URL and the network") from None
+            raise _down(RetryableSinkError(self.scrub(f"{what} failed: {exc.__class__.__name__}: {exc}"),
+                                           hint="check open311.url / CIVIC_OPEN311__URL and the network")) from None
         if resp.status_code >= 400:
             metrics.open311_error("http_5xx" if resp.status_code >= 500 else "http_4xx")
             reason = self.scrub(error_reason(resp.content, resp.headers.get("content-type", "")))
             msg = f"{what} -> HTTP {resp.status_code}: {reason}"
             if resp.status_code >= 500 or resp.status_code in (408, 425, 429):
-                raise RetryableSinkError(msg, hint="the endpoint failed; the ticket is retried with backoff")
+                err = RetryableSinkError(msg, hint="the endpoint failed; the ticket is retried with backoff")
+                err.status_code = resp.status_code  # type: ignore[attr-defined]
+                raise _down(err) if resp.status_code in OUTAGE_STATUS else err
             hint = ("check CIVIC_OPEN311__API_KEY" if resp.status_code in (401, 403)
                     else "the endpoint refused this request; it is dead-lettered, not retried")
             err = PermanentSinkError(msg, hint=hint)
@@ -149,41 +180,82 @@ class Open311Client:
             return resp.json()
         except ValueError:
             reason = self.scrub(error_reason(resp.content, resp.headers.get("content-type", "")))
-            raise RetryableSinkError(f"Open311 {what} -> HTTP {resp.status_code} but not JSON: {reason}",
-                                     hint="is open311.url the GeoReport v2 base (ending in /open311/v2/)?") from None
+            raise _down(RetryableSinkError(f"Open311 {what} -> HTTP {resp.status_code} but not JSON: {reason}",
+                                           hint="is open311.url the GeoReport v2 base (ending in /open311/v2/)?")) from None
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         resp = self._send("GET", urljoin(self.base_url, path), params=self._params(params))
         return self._json(resp, f"GET {path}")
 
+    # -- lists (paged) ------------------------------------------------------------------------
+    def pages(self, path: str, params: dict[str, Any] | None = None, *, key: str,
+              partial_ok: bool = False) -> list[dict[str, Any]]:
+        """Every record of the list at ``path``, across pages, distinct by ``key`` (first wins).
+
+        Asks for large pages first (:data:`paging.LARGE_PAGE`; asked again without them if the
+        server answers the first page with a 4xx), then follows whatever next page the server
+        announces (:func:`paging.next_page`: ``Link``, JSON ``next``, ``X-Next-Page-URL``, or a
+        page number when counts say more pages exist). Loop guard: at most :data:`MAX_PAGES`
+        pages, never the same URL twice, and a page that adds no new record ends the walk (a
+        server that ignores ``page`` and repeats itself). When the guard stops a walk that still
+        had a next page, a warning is logged and what was read is returned. A next link to another
+        host under our base path (a server behind a proxy that names its inner host, or ``http``
+        for ``https``) is followed on our base URL's scheme and host. An error on a later page
+        raises, unless ``partial_ok``: then it is logged and the pages read so far are returned.
+        """
+        base = urljoin(self.base_url, path)
+        first_params = {**self._params(params), **LARGE_PAGE}
+        try:
+            resp = self._send("GET", base, params=first_params)
+        except PermanentSinkError:
+            first_params = self._params(params)  # a server that refuses unknown parameters
+            resp = self._send("GET", base, params=first_params)
+        seen: set[str] = set()
+        out: dict[str, dict[str, Any]] = {}
+        page = 1
+        while True:
+            seen.add(str(resp.url))
+            data = self._json(resp, f"GET {path}")
+            items = page_items(data)
+            if items is None:
+                if isinstance(data, dict) and not data:
+                    items = []
+                else:
+                    raise RetryableSinkError(f"Open311 GET {path}: expected a list, got {type(data).__name__}",
+                                             hint="is open311.url the GeoReport v2 base (ending in /open311/v2/)?")
+            new = 0
+            for d in items:
+                if isinstance(d, dict) and d.get(key) not in (None, "") and str(d[key]) not in out:
+                    out[str(d[key])] = d
+                    new += 1
+            nxt, how = next_page(resp, data, page=page, collected=len(out), got=len(items))
+            if nxt is None:
+                break
+            nxt = merge_params(on_base(nxt, self.base_url), first_params)
+            why = ("it has read %d pages" % MAX_PAGES if page >= MAX_PAGES else
+                   "the server repeats a page" if nxt in seen or (items and not new) else "")
+            if why:
+                log.warning("open311: GET %s: stopped paging (%s) after %d records; next was %s (%s)",
+                            path, why, len(out), self.scrub(nxt), how)
+                break
+            page += 1
+            try:
+                resp = self._send("GET", nxt)
+            except SinkError as exc:
+                if not partial_ok:
+                    raise
+                log.warning("open311: GET %s: page %d failed, using the %d records read so far: %s",
+                            path, page, len(out), exc)
+                break
+        return list(out.values())
+
     # -- discovery ----------------------------------------------------------------------------
     def services(self) -> list[Service]:
-        """Every service, following pagination (a ``Link: rel="next"`` header, or a JSON object
-        with the list under ``services``/``service_list`` and a ``next`` URL)."""
-        url: str | None = urljoin(self.base_url, "services.json")
-        params: dict[str, Any] | None = self._params()
-        seen: set[str] = set()
-        out: dict[str, Service] = {}
-        for _ in range(MAX_PAGES):
-            if url is None or url in seen:
-                break
-            seen.add(url)
-            resp = self._send("GET", url, params=params)
-            data = self._json(resp, "GET services.json")
-            items, nxt = data, None
-            if isinstance(data, dict):
-                items = next((data[k] for k in ("services", "service_list", "service", "data") if k in data), [])
-                nxt = data.get("next") or data.get("next_page") or (data.get("links") or {}).get("next")
-            nxt = nxt or resp.links.get("next", {}).get("url")
-            if not isinstance(items, list):
-                raise RetryableSinkError(f"Open311 GET services.json: expected a list, got {type(items).__name__}")
-            for d in items:
-                if isinstance(d, dict) and d.get("service_code"):
-                    svc = Service.from_json(d)
-                    out.setdefault(svc.code, svc)
-            url = urljoin(str(resp.url), nxt) if nxt else None
-            params = None  # the next URL carries its own query
-        return list(out.values())
+        """Every service of ``services.json``, across pages (see :meth:`pages`). A later page that
+        fails leaves the list partial, which is safe: a code missing from it is sent anyway
+        (:meth:`civic_signal.sinks.open311.catalog.ServiceCatalog.find`). ``requests.json`` is read whole or not at all, since the
+        search for a ticket's marker must not miss a page."""
+        return [Service.from_json(d) for d in self.pages("services.json", key="service_code", partial_ok=True)]
 
     def definition(self, service_code: str) -> ServiceDefinition:
         data = self._get(f"services/{service_code}.json")
@@ -221,6 +293,16 @@ class Open311Client:
         if not isinstance(first, dict):
             first = {}
         sid, token = first.get("service_request_id"), first.get("token")
+        status = _int_or_none(first.get("code"))
+        if sid in (None, "") and token in (None, "") and status and status >= 400 \
+                and any(first.get(k) for k in ("description", "detail", "message")):
+            # an error body under a 2xx status: treat it as the status it names
+            msg = f"Open311 POST requests.json -> HTTP {resp.status_code} with an error body: {self.scrub(_json_reason(data))}"
+            err: SinkError = (RetryableSinkError(msg, hint="the endpoint failed; the ticket is retried with backoff")
+                              if status >= 500 or status in (408, 425, 429) else
+                              PermanentSinkError(msg, hint="the endpoint refused this request; it is dead-lettered"))
+            err.status_code = status  # type: ignore[attr-defined]
+            raise err
         return RequestReceipt(service_request_id=str(sid) if sid not in (None, "") else None,
                               token=str(token) if token not in (None, "") else None,
                               service_notice=first.get("service_notice") or None)
@@ -242,12 +324,11 @@ class Open311Client:
     def requests(self, *, ids: list[str] | tuple[str, ...] = (), service_code: str | None = None,
                  start: datetime | None = None, end: datetime | None = None,
                  status: str | None = None) -> list[RequestStatus]:
-        """``GET requests.json`` with the spec's filters (dates must be aware)."""
+        """``GET requests.json`` with the spec's filters (dates must be aware), across pages."""
         params = {"service_request_id": ",".join(ids) or None, "service_code": service_code,
                   "start_date": start.isoformat() if start else None, "end_date": end.isoformat() if end else None,
                   "status": status}
-        data = self._get("requests.json", params)
-        items = data if isinstance(data, list) else (data or {}).get("service_requests") or []
+        items = self.pages("requests.json", params, key="service_request_id")
         out = []
         for d in items:
             try:

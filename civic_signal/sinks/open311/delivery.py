@@ -14,6 +14,11 @@ A ticket row moves ``pending -> sending -> sent`` (``-> closed`` by status sync)
   ``min(retry_max_s, retry_base_s * 2**(attempt-1))``, with equal jitter (half fixed, half
   random), and are scheduled as APScheduler jobs through ``schedule_retry``; a periodic sweep
   (:meth:`deliver_due`) also picks up whatever is due, e.g. after a restart.
+- **After an outage**: the first sign that the endpoint works again (a delivery, the service
+  list loading) makes every ticket waiting out a backoff due now (:meth:`DeliveryWorker.endpoint_up`);
+  :meth:`DeliveryWorker.send_now` does the same on an operator's word and delivers them all.
+- **A stale or partial service list never fails a ticket by itself**: a code missing from it
+  reloads the list once, then the ticket is POSTed anyway and the endpoint's answer decides.
 - **Dead letters**: a permanent error (4xx), or the ``max_attempts``-th retryable one, marks the
   ticket ``failed`` and writes a dead letter listing every attempt's error, in one transaction.
 - Every attempt, success, reconciliation and status change is a row in ``ticket_events``.
@@ -26,7 +31,7 @@ import random
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -40,7 +45,7 @@ from civic_signal.sinks.archive.store import fingerprint, insert_ignore
 from civic_signal.sinks.incident_tables import IncidentRow, TicketEventRow
 from civic_signal.sinks.incidents import ref_marker, touch_categories, utc
 from civic_signal.sinks.open311.catalog import ServiceCatalog, fill_attributes
-from civic_signal.sinks.open311.client import Open311Client
+from civic_signal.sinks.open311.client import Open311Client, endpoint_down
 from civic_signal.sinks.open311.models import MAX_DESCRIPTION, RequestStatus, TicketRequest
 
 log = logging.getLogger("civic_signal.open311")
@@ -63,6 +68,8 @@ class Delivery:
     outcome: str
     detail: str = ""
     service_request_id: str | None = None
+    #: a ``retry`` because the endpoint as a whole is down (refused, timed out, 502/503/504)
+    endpoint_down: bool = False
 
 
 def _now() -> datetime:
@@ -73,12 +80,15 @@ class DeliveryWorker:
     def __init__(self, archive: Archive, client: Open311Client, catalog: ServiceCatalog | None = None, *,
                  max_attempts: int = 6, retry_base_s: float = 30.0, retry_max_s: float = 3600.0,
                  clock: Callable[[], datetime] = _now, rng: random.Random | None = None,
-                 schedule_retry: Callable[[str, datetime], object] | None = None) -> None:
+                 schedule_retry: Callable[[str, datetime], object] | None = None,
+                 on_resume: Callable[[int], object] | None = None) -> None:
         self.archive, self.engine, self.client = archive, archive.engine, client
         self.catalog = catalog or ServiceCatalog(client)
         self.max_attempts, self.retry_base_s, self.retry_max_s = max_attempts, retry_base_s, retry_max_s
         self.clock, self.rng = clock, rng or random.Random()
         self.schedule_retry = schedule_retry
+        self.on_resume = on_resume
+        self._healthy = False  # not known yet: the first sign of a working endpoint resumes waiting tickets
         self.counts: Counter[str] = Counter()
         self.errors: deque[str] = deque(maxlen=20)
         self._lock = threading.Lock()
@@ -123,10 +133,82 @@ class DeliveryWorker:
             return None
         return min((utc(r.next_attempt_at) if r.next_attempt_at else self.clock()) for r in rows)
 
+    # -- endpoint health --------------------------------------------------------------------------
+    def endpoint_down(self) -> None:
+        """The endpoint was seen down: the next sign of life resumes the waiting tickets."""
+        with self._lock:
+            self._healthy = False
+
+    def endpoint_up(self, why: str) -> int:
+        """The endpoint answered (``why``: a delivery, the service list). If it was down, or not
+        known to be up, every ticket waiting out a backoff is made due now (:meth:`resume_waiting`),
+        so that the tickets an outage held back go at once. Returns how many were resumed."""
+        with self._lock:
+            was, self._healthy = self._healthy, True
+        return 0 if was else self.resume_waiting(f"the endpoint is up again ({why})", automatic=True)
+
+    def resume_waiting(self, why: str, *, automatic: bool = False) -> int:
+        """Make every ``pending`` ticket that waits for a retry due now; each gets a ``resumed``
+        event. ``automatic`` (a health signal rather than an operator) skips tickets resumed in
+        the last ``retry_max_s``: a ticket whose own request keeps failing is not retried each
+        time another one succeeds. Attempts are not reset (``max_attempts`` still holds)."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            q = sa.select(T.c.id).where(T.c.status == "pending", T.c.next_attempt_at > now)
+            if automatic:
+                recent = sa.select(E.c.ticket_id).where(E.c.kind == "resumed",
+                                                        E.c.created_at > now - timedelta(seconds=self.retry_max_s))
+                q = q.where(T.c.id.not_in(recent))
+            ids = [r.id for r in conn.execute(q).all()]
+            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+                conn.execute(sa.update(T).where(T.c.id.in_(chunk), T.c.status == "pending",
+                                                T.c.next_attempt_at > now).values(next_attempt_at=now))
+                conn.execute(sa.insert(E), [dict(ticket_id=tid, kind="resumed", attempt=None, detail=why[:4000],
+                                                 created_at=now) for tid in chunk])
+        if ids:
+            log.info("open311: %d waiting ticket(s) made due now: %s", len(ids), why)
+            self._note("resumed")
+            if self.on_resume:
+                self.on_resume(len(ids))
+        return len(ids)
+
     # -- delivery -------------------------------------------------------------------------------
     def deliver_due(self, limit: int = 100) -> list[Delivery]:
-        """Deliver every ticket that is due now (at most ``limit``)."""
-        return [self.deliver_one(tid) for tid in self.due(limit)]
+        """Deliver the tickets that are due now, at most ``limit``, each at most once per call;
+        tickets that become due meanwhile (resumed after an outage) are included. The pass stops
+        at the first ticket that finds the endpoint down (its ``Delivery.endpoint_down``): the
+        others stay due, without spending an attempt, for the next pass."""
+        out: list[Delivery] = []
+        tried: set[str] = set()
+        while len(out) < limit:
+            ids = [t for t in self.due(limit) if t not in tried][: limit - len(out)]
+            if not ids:
+                break
+            for tid in ids:
+                tried.add(tid)
+                out.append(self.deliver_one(tid))
+                if out[-1].endpoint_down:
+                    return out
+        return out
+
+    def send_now(self, *, stale_after_s: float = 300.0) -> list[Delivery]:
+        """The operator's "send now" after an outage: every pending ticket is made due now,
+        tickets a crashed run left in ``sending`` are reconciled, and all are delivered, each at
+        most once in this call; it stops at the first ticket that finds the endpoint down (the
+        rest keep waiting, see :meth:`pending`). Idempotent like every delivery (claims and markers)."""
+        self.resume_waiting("an operator asked to send now")
+        out = [d for d in self.reconcile(stale_after_s=stale_after_s) if d.outcome != "requeued"]
+        while True:
+            batch = self.deliver_due(limit=500)
+            out += batch
+            if not batch or batch[-1].endpoint_down or all(d.outcome == "busy" for d in batch):
+                break
+        return out
+
+    def pending(self) -> int:
+        """How many tickets are ``pending`` (due or waiting)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(T).where(T.c.status == "pending")).scalar_one()
 
     def deliver_one(self, tid: str) -> Delivery:
         now = self.clock()
@@ -155,26 +237,35 @@ class DeliveryWorker:
             req = self.build_request(row)
             receipt = self.client.create(req)
         except PermanentSinkError as exc:
-            return self._fail(row, str(exc))
+            msg = str(exc)
+            if not self.catalog.lists(row.service_code):
+                msg = (f"the Open311 endpoint does not offer service code {row.service_code!r}: it is not in "
+                       f"its services.json and the endpoint refused the request: {msg}")
+            return self._fail(row, msg)
         except RetryableSinkError as exc:
-            return self._retry(row, str(exc))
+            down = endpoint_down(exc)
+            if down:
+                self.endpoint_down()
+            d = self._retry(row, str(exc))
+            return replace(d, endpoint_down=down) if d.outcome == "retry" else d
         except Exception as exc:  # a bug or an odd payload: retry rather than lose the ticket
             log.exception("open311: unexpected error delivering %s", tid)
             return self._retry(row, self.client.scrub(f"{exc.__class__.__name__}: {exc}"))
         notice = receipt.service_notice or ""
         if receipt.service_request_id is None and receipt.token is None:
             notice = ("no id or token (blackbox service) " + notice).strip()
-        return self._mark_sent(row, receipt.service_request_id, receipt.token, "sent", notice)
+        done = self._mark_sent(row, receipt.service_request_id, receipt.token, "sent", notice)
+        self.endpoint_up("a ticket was delivered")
+        return done
 
     def build_request(self, row) -> TicketRequest:
         """The POST body for a ticket row. Raises :class:`PermanentSinkError` when it cannot be valid."""
-        try:
-            self.catalog.services()
+        try:  # a code missing from the list reloads it once, then is sent anyway: the endpoint decides
+            definition = self.catalog.definition(row.service_code)
         except PermanentSinkError as exc:  # the endpoint's fault or the settings', not the ticket's
             raise RetryableSinkError(f"cannot read the service list: {exc}",
                                      hint="check CIVIC_OPEN311__URL; the ticket waits and is retried") from None
-        self.catalog.service(row.service_code)
-        attrs = fill_attributes(self.catalog.definition(row.service_code), row.description, utc(row.created_at))
+        attrs = fill_attributes(definition, row.description, utc(row.created_at))
         desc = row.description or ""
         marker = ref_marker(row.id)
         if marker not in desc:
@@ -333,6 +424,10 @@ class DeliveryWorker:
             msg = f"service list refresh failed: {exc}"
             log.warning("open311: %s", msg)
             self._note("refresh_error", msg)
+            if endpoint_down(exc):
+                self.endpoint_down()
+            return
+        self.endpoint_up("the service list loaded")
 
 
 def requeue_failed(archive: Archive, ticket_ids: list[str] | None = None, *,

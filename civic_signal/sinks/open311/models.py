@@ -69,7 +69,8 @@ class ServiceDefinition(_Frozen):
 class TicketRequest(_Frozen):
     """The body of ``POST requests.json`` except the api key and jurisdiction (the client adds those).
 
-    Exactly one location: ``lat`` + ``long`` when known, else ``address_string``.
+    Exactly one location: ``lat`` + ``long`` when known, else ``address_string`` (sent also as
+    ``address``, which some servers read instead).
     ``attributes`` maps an attribute code to one value or a tuple of values (multi-value lists).
     """
 
@@ -97,8 +98,8 @@ class TicketRequest(_Frozen):
         out: list[tuple[str, str]] = [("service_code", self.service_code)]
         if self.lat is not None and self.long is not None:
             out += [("lat", f"{self.lat:.6f}"), ("long", f"{self.long:.6f}")]
-        else:
-            out.append(("address_string", self.address_string or ""))
+        else:  # the spec's field, and ``address``, which some servers read instead (the same value)
+            out += [("address_string", self.address_string or ""), ("address", self.address_string or "")]
         if self.description:
             out.append(("description", self.description))
         if self.media_url:

@@ -3,9 +3,12 @@
 :func:`start_delivery` returns None unless ``open311.url`` (``CIVIC_OPEN311__URL``) is set. It
 loads the service list, reconciles tickets a crashed run left in ``sending``, and starts the
 jobs: the outbox sweep (every ``open311.deliver_every_s``), status sync and service-list
-refresh, plus one job per scheduled retry. New pending tickets kick the sweep at once.
-:meth:`DeliveryRuntime.finish` waits at most ``open311.end_wait_s`` for deliveries that are due
-in that time, stops the jobs and returns lines for the run summary. Errors are logged (stderr)
+refresh, plus one job per scheduled retry. New pending tickets kick the sweep at once. When
+the service list loads (at start or later) or a ticket is delivered after the endpoint was down,
+tickets waiting out an old backoff are made due and the sweep runs at once.
+:meth:`DeliveryRuntime.finish` delivers every ticket that is due (unless the endpoint is down),
+waits at most ``open311.end_wait_s`` for deliveries that become due in that time, stops the jobs
+and returns lines for the run summary. Errors are logged (stderr)
 as they happen and repeated in the summary; the api key never appears in either.
 """
 
@@ -37,7 +40,8 @@ class DeliveryRuntime:
         self.scheduler = Scheduler()
         client = Open311Client.from_settings(settings.open311, http=http)
         self.worker = DeliveryWorker.from_settings(archive, settings, client=client,
-                                                   schedule_retry=self._schedule_retry)
+                                                   schedule_retry=self._schedule_retry,
+                                                   on_resume=lambda n: self.scheduler.kick(DELIVER_JOB))
         self.startup_error: str | None = None
         self._stop = threading.Event()
 
@@ -56,6 +60,7 @@ class DeliveryRuntime:
         try:
             n = self.worker.catalog.refresh()
             log.info("open311: %s offers %d services", s.url, n)
+            self.worker.endpoint_up("the service list loaded at start")  # tickets an outage held back go now
         except SinkError as exc:
             self.startup_error = f"cannot load the service list from {s.url}: {exc}"
             log.error("open311: %s", self.startup_error)
@@ -72,12 +77,15 @@ class DeliveryRuntime:
         self.scheduler.kick(DELIVER_JOB)
 
     def finish(self, wait_s: float | None = None) -> list[str]:
-        """Deliver what is due within ``wait_s`` (default ``open311.end_wait_s``), stop the jobs,
-        and return summary lines."""
+        """Deliver every ticket that is due now (unless the endpoint is down or :meth:`stop` was
+        called), then wait at most ``wait_s`` (default ``open311.end_wait_s``) for those due in that
+        time; stop the jobs and return summary lines."""
         wait_s = self.settings.open311.end_wait_s if wait_s is None else wait_s
         deadline = time.monotonic() + wait_s
-        while True:
-            self.worker.deliver_due()
+        while not self._stop.is_set():
+            batch = self.worker.deliver_due()
+            if batch and not batch[-1].endpoint_down and any(d.outcome != "busy" for d in batch):
+                continue  # more may be due now
             nxt = self.worker.next_due_at()
             left = deadline - time.monotonic()
             if nxt is None or left <= 0:
@@ -99,13 +107,16 @@ class DeliveryRuntime:
         where = s.url + (f" (jurisdiction {s.jurisdiction_id})" if s.jurisdiction_id else "")
         lines = [f"open311 {where}: this run {c['sent']} sent, {c['reconciled']} reconciled, "
                  f"{c['retry']} retries scheduled, {c['failed']} dead-lettered"]
+        if c["resumed"]:
+            lines.append("open311: the endpoint answered again; tickets waiting out a backoff were made due at once")
         T = TicketRow.__table__
         with self.archive.engine.connect() as conn:
             waiting = conn.execute(sa.select(sa.func.count(), sa.func.min(T.c.next_attempt_at)).where(
                 T.c.status == "pending", T.c.attempts > 0)).one()
         if waiting[0]:
             lines.append(f"open311: {waiting[0]} ticket(s) waiting for a retry (next at {waiting[1]}); "
-                         "the next `civic-signal run` continues them")
+                         "the next `civic-signal run` continues them, or send them now: "
+                         "`civic-signal tickets --send-now`")
         if self.startup_error:
             lines.append(f"open311 ERROR: {self.startup_error}")
         errors = list(self.worker.errors)

@@ -10,7 +10,7 @@ import pytest
 from civic_signal.config.errors import PermanentSinkError, RetryableSinkError
 from civic_signal.sinks.open311.catalog import ServiceCatalog, fill_attributes
 from civic_signal.sinks.open311.client import Open311Client, error_reason
-from civic_signal.sinks.open311.models import TicketRequest
+from civic_signal.sinks.open311.models import ServiceDefinition, TicketRequest
 from tests.fakes.open311_server import FakeOpen311
 
 KEY = "s3cr3t-311-key"
@@ -150,3 +150,63 @@ def test_injected_client_still_gets_explicit_timeouts():
     c = Open311Client("https://311.example/open311/v2/", http=httpx.Client(transport=httpx.MockTransport(handler)), timeout_s=7)
     c.services()
     assert seen["read"] == 7 and seen["connect"] == 5
+
+
+def test_an_address_goes_as_address_string_and_address_for_servers_that_read_the_other():
+    with FakeOpen311.independent(api_key=KEY) as srv:
+        receipt = client(srv).create(TicketRequest(service_code="STRLGTOUT", address_string="1 City Hall Sq"))
+        assert receipt.service_request_id and srv.created[-1]["address"] == "1 City Hall Sq"
+        form = srv.calls[-1][3]
+        assert form["address_string"] == form["address"] == ["1 City Hall Sq"] and "lat" not in form
+
+
+def test_the_independent_servers_errors_object_shaped_and_html_500_on_a_missing_field():
+    with FakeOpen311.independent(api_key=KEY) as srv:
+        with pytest.raises(PermanentSinkError, match=r"HTTP 400: 400: service_code 'NOPE' not found"):
+            client(srv).create(TicketRequest(service_code="NOPE", lat=42.3, long=-71.1))
+        with pytest.raises(PermanentSinkError, match=r"HTTP 403: 403: Invalid api_key"):
+            client(srv, api_key="wrong").create(pothole())
+        # a form with address_string only (as we used to send) crashes it: an HTML 500, retryable
+        c = client(srv)
+        with pytest.raises(RetryableSinkError, match=r"HTTP 500: HTML page: 500 Server Error"):
+            c._send("POST", srv.url + "requests.json", data={"api_key": KEY, "service_code": "STRLGTOUT",
+                                                              "address_string": "1 City Hall Sq"})
+
+
+def test_an_error_body_under_a_2xx_status_is_not_taken_for_a_receipt():
+    def handler(status: int):
+        return lambda r: httpx.Response(200, json={"code": status, "detail": "service_code REQPOTHL is closed"})
+    for status, exc in ((400, PermanentSinkError), (503, RetryableSinkError)):
+        c = Open311Client("https://311.example/open311/v2/", api_key=KEY,
+                          http=httpx.Client(transport=httpx.MockTransport(handler(status))))
+        with pytest.raises(exc, match="with an error body: .*REQPOTHL is closed"):
+            c.create(pothole())
+
+
+def test_error_reasons_from_object_shaped_errors():
+    assert error_reason(b'{"code": 400, "detail": "service_code UNSHVSDWLK not found"}') == \
+        "400: service_code UNSHVSDWLK not found"
+
+
+def test_a_code_missing_from_a_stale_list_reloads_it_once_and_finds_it():
+    with FakeOpen311(api_key=KEY, services=[{"service_code": "REQPOTHL", "metadata": False}]) as srv:
+        cat = ServiceCatalog(client(srv), miss_refresh_s=0)
+        assert set(cat.services()) == {"REQPOTHL"}
+        srv.services.append({"service_code": "NEWCODE", "metadata": True, "type": "realtime"})  # added since
+        assert cat.find("NEWCODE").code == "NEWCODE" and srv.count("GET", "services.json") == 2
+        assert cat.definition("NEWCODE") is not None and cat.lists("NEWCODE")
+
+
+def test_a_code_missing_from_a_partial_list_is_not_failed_by_the_catalogue():
+    with FakeOpen311(api_key=KEY, page_size=25, paging="repeat") as srv:  # a server that shows only page 1
+        cat = ServiceCatalog(client(srv))  # a miss reloads the list only if it is older than a minute
+        assert len(cat.services()) == 25 and srv.count("GET", "services.json") == 2
+        assert cat.find("UNSHVSDWLK") is None and srv.count("GET", "services.json") == 2
+        cat.miss_refresh_s = 0
+        assert cat.find("UNSHVSDWLK") is None and srv.count("GET", "services.json") == 4  # one reload
+        # its definition is asked for anyway; an unknown one is None, not an error
+        assert cat.definition("UNSHVSDWLK") == ServiceDefinition(service_code="UNSHVSDWLK")
+        assert cat.definition("NOSUCHCODE") is None
+        assert srv.count("GET", "services/UNSHVSDWLK.json") == srv.count("GET", "services/NOSUCHCODE.json") == 1
+        with pytest.raises(PermanentSinkError, match="does not offer service code 'UNSHVSDWLK'"):
+            cat.service("UNSHVSDWLK")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import subprocess
@@ -14,11 +15,11 @@ import sqlalchemy as sa
 from civic_signal.sinks.archive import Archive
 from civic_signal.sinks.archive.models import DeadLetterRow, TicketRow
 from civic_signal.sinks.incident_tables import IncidentRow, TicketEventRow
-from civic_signal.sinks.incidents import ref_marker
+from civic_signal.sinks.incidents import ref_marker, utc as utc_of
 from civic_signal.sinks.open311.client import Open311Client
 from civic_signal.sinks.open311.delivery import DeliveryWorker
 from tests.conftest import REPO
-from tests.fakes.open311_server import FakeOpen311
+from tests.fakes.open311_server import SERVICES_JSON, FakeOpen311
 from tests.services.postgres import BACKENDS, db_url, pg_server, pg_url  # noqa: F401
 from tests.sinks.test_incidents import classified, sink
 
@@ -238,3 +239,110 @@ def test_a_ticket_whose_post_was_deleted_before_delivery_is_cancelled_not_sent(d
     assert result.outcome == "cancelled"
     assert server.created == []
     assert trow(a, tid).status == "cancelled"
+
+
+# -- servers we did not write: partial lists, outages (issue 20) ---------------------------------------
+def events(archive: Archive, tid: str) -> list[str]:
+    with archive.engine.connect() as c:
+        return [k for (k,) in c.execute(sa.select(TicketEventRow.kind).where(TicketEventRow.ticket_id == tid)
+                                        .order_by(TicketEventRow.id))]
+
+
+def test_a_code_missing_from_a_partial_service_list_is_posted_anyway_and_sent(tmp_path):
+    a = Archive(f"sqlite:///{tmp_path}/a.db")
+    tid = sink(a).add(classified(1, text="sidewalk not shovelled", code="UNSHVSDWLK")).ticket_id
+    with FakeOpen311(api_key=KEY, page_size=100, paging="repeat") as srv:  # shows only its first 100 services
+        (r,) = worker(a, srv).deliver_due()
+        assert r.outcome == "sent" and srv.created[0]["service_code"] == "UNSHVSDWLK"
+    assert trow(a, tid).status == "sent"
+
+
+def test_a_code_the_endpoint_refuses_is_dead_lettered_saying_it_is_not_offered(tmp_path):
+    a = Archive(f"sqlite:///{tmp_path}/a.db")
+    tid = sink(a).add(classified(1, code="NOTASERVICE")).ticket_id
+    with FakeOpen311.independent(api_key=KEY) as srv:
+        (r,) = worker(a, srv).deliver_due()
+        assert srv.count("POST", "requests.json") == 1  # the endpoint was asked, and said no
+    assert r.outcome == "failed" and trow(a, tid).status == "failed"
+    assert "does not offer service code 'NOTASERVICE': it is not in its services.json" in r.detail
+    assert "HTTP 400: 400: service_code 'NOTASERVICE' not found" in r.detail
+
+
+def test_the_whole_catalogue_one_ticket_each_against_a_server_paging_at_100(tmp_path):
+    """Every one of Boston's 118 codes, a third of them located by address only."""
+    codes = [s["service_code"] for s in json.loads(SERVICES_JSON.read_text())]
+    assert len(codes) == 118
+    a = Archive(f"sqlite:///{tmp_path}/a.db")
+    s = sink(a)
+    tids = {}
+    for n, code in enumerate(codes, 1):
+        kw = {"at": None, "address": f"{n} Tremont St"} if n % 3 == 0 else {"at": (42.30 + n / 1000, -71.06)}
+        out = s.add(classified(n, text=f"report {n}", code=code, **kw))
+        assert out.ticket_status == "pending"
+        tids[code] = out.ticket_id
+    with FakeOpen311.independent(api_key=KEY) as srv:
+        w = worker(a, srv)
+        results = w.deliver_due(limit=1000)
+        assert [r.outcome for r in results].count("sent") == 118, {r.detail for r in results if r.outcome != "sent"}
+        assert w.deliver_due(limit=1000) == []
+        assert sorted(r["service_code"] for r in srv.created) == sorted(codes)  # one each, no duplicate
+        assert all(r["address"] for r in srv.created if not r["lat"])  # the address it reads was there
+        assert srv.count("GET", "services.json") == 2  # two pages of 100, read once
+    with a.engine.connect() as c:
+        statuses = dict(c.execute(sa.select(TicketRow.status, sa.func.count()).group_by(TicketRow.status)).all())
+    assert statuses == {"sent": 118}
+
+
+@BACKENDS
+def test_the_endpoint_coming_back_resumes_tickets_waiting_out_a_backoff(db_url):
+    a = Archive(db_url)
+    first = ticket(a, 1)
+    srv = FakeOpen311(api_key=KEY).start()
+    port = srv._httpd.server_address[1]
+    srv.stop()  # down: connection refused
+    clock = Clock()
+    w = DeliveryWorker(a, Open311Client(f"http://127.0.0.1:{port}/open311/v2/", api_key=KEY,
+                                        timeout_s=2), rng=random.Random(7), clock=clock)
+    (r,) = w.deliver_due()
+    assert r.outcome == "retry" and utc_of(trow(a, first).next_attempt_at) > clock.now
+    second = ticket(a, 2, text="street light out", code="STRLGTOUT", at=(42.36, -71.05))
+    with FakeOpen311(api_key=KEY, port=port) as up:  # back, on the same address
+        outcomes = {d.ticket_id: d.outcome for d in w.deliver_due()}
+        assert outcomes == {second: "sent", first: "sent"}  # the first did not wait out its backoff
+        assert len(up.created) == 2
+    assert events(a, first) == ["attempt_failed", "resumed", "sent"]
+
+
+@BACKENDS
+def test_a_ticket_that_keeps_failing_is_resumed_once_not_each_time_another_is_sent(db_url, server):
+    a = Archive(db_url)
+    stuck, b, c = ticket(a, 1), ticket(a, 2, code="STRLGTOUT"), ticket(a, 3, code="GENGRAFFITI", at=(42.33, -71.08))
+    clock = Clock()
+    w = worker(a, server, clock=clock)
+    server.fail("POST", "requests.json", "503")
+    assert w.deliver_one(stuck).outcome == "retry"
+    assert w.deliver_one(b).outcome == "sent"  # the endpoint answers: the stuck one is due again
+    server.fail("POST", "requests.json", "503")
+    assert w.deliver_one(stuck).outcome == "retry"
+    assert w.deliver_one(c).outcome == "sent"
+    assert utc_of(trow(a, stuck).next_attempt_at) > clock.now  # not resumed twice within retry_max_s
+    assert events(a, stuck) == ["attempt_failed", "resumed", "attempt_failed"]
+
+
+@BACKENDS
+def test_send_now_delivers_every_pending_ticket_at_once_and_is_idempotent(db_url, server):
+    a = Archive(db_url)
+    tids = [ticket(a, n, code=code, at=(42.30 + n / 100, -71.06))
+            for n, code in enumerate(["REQPOTHL", "STRLGTOUT", "GENGRAFFITI", "UNSHVSDWLK"], 1)]
+    clock = Clock()
+    w = worker(a, server, clock=clock)
+    server.fail("POST", "requests.json", "503", times=3)
+    server.fail("POST", "requests.json", "create-then-500")  # the endpoint has this one; we do not know it
+    assert [r.outcome for r in w.deliver_due()] == ["retry"]  # the pass stops: the endpoint is down
+    assert [w.deliver_one(t).outcome for t in tids[1:]] == ["retry"] * 3
+    assert w.due() == []  # all waiting out their backoff
+    fresh = worker(a, server, clock=clock)  # `civic-signal tickets --send-now` is a new process
+    outcomes = sorted(d.outcome for d in fresh.send_now())
+    assert outcomes == ["reconciled", "sent", "sent", "sent"]
+    assert len(server.created) == 4 and {trow(a, t).status for t in tids} == {"sent"}
+    assert fresh.send_now() == [] and len(server.created) == 4
