@@ -198,6 +198,12 @@ def archive_with(tmp_path):
         a.close()
 
 
+@pytest.fixture
+def seeded_archive(archive_with):
+    """Five flooding reports in Dorchester posted a few minutes ago (a spike)."""
+    return archive_with(posted_at=datetime.now(timezone.utc) - timedelta(minutes=3))
+
+
 class _Receiver(BaseHTTPRequestHandler):
     received: list[tuple[dict, bytes]] = []
     status = 200

@@ -3,7 +3,8 @@
 Per type with at least :data:`MIN_GLM` requests in the training years: a negative-binomial GLM
 (statsmodels ``NegativeBinomial``, NB2, alpha estimated by maximum likelihood) on the daily counts
 with ``year + month + day of week`` as categorical effects (see :func:`_glm` for how alpha is estimated). The level kept is the last training
-year's; the month and weekday effects become the seasonal factors. The hours within each weekday
+year's (optionally recalibrated on its last ``recent_days`` days: tried, not better on the
+held-out years as a whole, see docs/forecast.md); the month and weekday effects become the seasonal factors. The hours within each weekday
 come from the counts themselves, smoothed towards all types pooled (:data:`HOUR_PSEUDO` pseudo
 requests a weekday); neighbourhood shares likewise (:data:`HOOD_PSEUDO`). Smaller types take the
 pooled seasonal shape (all text-labelled "Other" requests, not the :data:`NAMED` services) and alpha at their own last-year level. Deterministic.
@@ -52,7 +53,8 @@ def _design(first: date, days: int, years: list[int]) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def _glm(y: np.ndarray, first: date, years: list[int]) -> tuple[float, np.ndarray, np.ndarray, float] | None:
+def _glm(y: np.ndarray, first: date, years: list[int], recent_days: int = 0
+         ) -> tuple[float, np.ndarray, np.ndarray, float] | None:
     """``(log level of the last year, 12 month effects, 7 weekday effects, alpha)`` or None.
 
     Two stages, because the joint maximum likelihood (``discrete.NegativeBinomial``) diverged on
@@ -79,6 +81,9 @@ def _glm(y: np.ndarray, first: date, years: list[int]) -> tuple[float, np.ndarra
     if not np.all(np.isfinite(b)):
         return None
     level = b[0] + (b[ny] if ny else 0.0)
+    if recent_days:  # recalibrate the last year's level on its last ``recent_days`` days
+        mu = np.asarray(res.fittedvalues)[-recent_days:]
+        level += float(np.log((float(y[-recent_days:].sum()) + 1.0) / (float(mu.sum()) + 1.0)))
     month = np.concatenate([[0.0], b[1 + ny:12 + ny]])
     dow = np.concatenate([[0.0], b[12 + ny:18 + ny]])
     return float(level), month, dow, alpha
@@ -100,7 +105,7 @@ def _week(dow_factor: np.ndarray, slots: np.ndarray, pooled_p: np.ndarray | None
     return tuple(float(x) for x in out)
 
 
-def fit(rows: Iterable[HourCount], first_year: int, end_year: int) -> dict[str, KeyParams]:
+def fit(rows: Iterable[HourCount], first_year: int, end_year: int, recent_days: int = 0) -> dict[str, KeyParams]:
     """Parameters for every type seen in ``[first_year, end_year)`` and for the pooled type ``*``."""
     first, end = date(first_year, 1, 1), date(end_year, 1, 1)
     days = (end - first).days
@@ -123,7 +128,7 @@ def fit(rows: Iterable[HourCount], first_year: int, end_year: int) -> dict[str, 
         names = set(prior) | set(c.hoods)
         return {h: (c.hoods.get(h, 0.0) + HOOD_PSEUDO * prior.get(h, 0.0)) / (n + HOOD_PSEUDO) for h in sorted(names)}
 
-    pooled_fit = _glm(pooled.daily, first, years)
+    pooled_fit = _glm(pooled.daily, first, years, recent_days)
     if pooled_fit is None:
         raise ValueError("the pooled model did not converge; check the years and the counts")
     lvl, m, w, alpha = pooled_fit
@@ -144,7 +149,7 @@ def fit(rows: Iterable[HourCount], first_year: int, end_year: int) -> dict[str, 
             active = [y for y in years if c.daily[np.array([(first + timedelta(d)).year == y for d in range(days)])].sum() > 0]
             if active and active[-1] == end_year - 1:
                 start = date(active[0], 1, 1)
-                got = _glm(c.daily[(start - first).days:], start, active)
+                got = _glm(c.daily[(start - first).days:], start, active, recent_days)
         if got is not None:
             lvl, m, w, alpha = got
             daily = float(math.exp(lvl) * np.exp(m).mean() * np.exp(w).mean())

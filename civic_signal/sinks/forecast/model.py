@@ -96,6 +96,18 @@ def nb_interval(mean: float, alpha: float, level: float) -> tuple[int, int]:
     return int(dist.ppf(tail)), int(dist.ppf(1.0 - tail))
 
 
+def nb_intervals(means, alpha: float, level: float):
+    """:func:`nb_interval` for an array of means (numpy arrays ``low, high``)."""
+    import numpy as np
+    from scipy.stats import nbinom, poisson
+    tail = (1.0 - level) / 2.0
+    m = np.maximum(np.asarray(means, dtype=float), 1e-12)
+    if alpha <= 1e-9:
+        return poisson.ppf(tail, m), poisson.ppf(1 - tail, m)
+    r = 1.0 / alpha
+    return nbinom.ppf(tail, r, r / (r + m)), nbinom.ppf(1 - tail, r, r / (r + m))
+
+
 def hours_in(start: datetime, end: datetime):
     """``(local hour start, overlap in hours)`` for each local clock hour overlapping ``[start, end)``."""
     t = start.astimezone(timezone.utc)
