@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from civic_signal.sinks.forecast.evaluate import evaluate, markdown  # noqa: E402
+from civic_signal.sinks.forecast.evaluate import evaluate, exceedance_markdown, exceedances, markdown  # noqa: E402
 from civic_signal.sinks.forecast.history import load_or_aggregate  # noqa: E402
 
 
@@ -24,6 +24,7 @@ def main() -> int:
     ap.add_argument("--years", type=int, nargs="+", default=[2016, 2017, 2018])
     ap.add_argument("--first-year", type=int, default=2013)
     ap.add_argument("--recent-days", type=int, default=0, help="recalibrate the level on the last N training days")
+    ap.add_argument("--alerts-only", action="store_true", help="only the alert-rule replay on the last year")
     args = ap.parse_args()
     dump = Path(args.data) / "boston_open311_2008_2018.jsonl.gz"
     cache = Path(args.cache) / "open311_hourly.csv.gz"
@@ -32,7 +33,10 @@ def main() -> int:
         return 1
     rows = load_or_aggregate(dump, cache) if dump.exists() else __import__(
         "civic_signal.sinks.forecast.history", fromlist=["read_counts"]).read_counts(cache)
-    table = markdown(evaluate(rows, args.years, args.first_year, recent_days=args.recent_days))
+    keys = ["PRKGENFORC", "BOS311GEN", "UNSHVSDWLK", "ABNDVHCL", "MTRECYDBI", "ILGLDUMP", "RODENTACT", "REQPOTHL"]
+    alerts = exceedance_markdown(exceedances(rows, args.years[-1], keys, args.first_year))
+    table = "" if args.alerts_only else markdown(evaluate(rows, args.years, args.first_year, recent_days=args.recent_days))
+    table += "\n" + alerts
     suffix = f"_recent{args.recent_days}" if args.recent_days else ""
     (Path(args.cache) / f"evaluation{suffix}.md").write_text(table)
     print(table)

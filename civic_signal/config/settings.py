@@ -206,6 +206,7 @@ class AlertSettings(_Section):
     webhook_timeout_s: float = Field(5.0, gt=0)
     spike_window_minutes: float = Field(30.0, gt=0)
     spike_min_count: int = Field(5, ge=1)
+    surge_hours: float = Field(6.0, ge=0, description="a type busy across the city over this long raises every neighbourhood's expectation (0: off)")
     stall_minutes: float = Field(10.0, gt=0)
     delivery_window_minutes: float = Field(30.0, gt=0)
     delivery_min_failures: int = Field(3, ge=1)

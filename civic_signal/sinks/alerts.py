@@ -67,6 +67,7 @@ class AlertRules:
 
     spike_window: timedelta = timedelta(minutes=30)
     spike_min_count: int = 5
+    surge_window: timedelta = timedelta(hours=6)
     stall_after: timedelta = timedelta(minutes=10)
     stale_after: timedelta = timedelta(seconds=30)
     delivery_window: timedelta = timedelta(minutes=30)
@@ -81,7 +82,7 @@ class AlertRules:
         stale = getattr(console, "stale_after_s", None) if console is not None else None
         return cls(
             spike_window=timedelta(minutes=alerts.spike_window_minutes),
-            spike_min_count=alerts.spike_min_count,
+            spike_min_count=alerts.spike_min_count, surge_window=timedelta(hours=alerts.surge_hours),
             stall_after=timedelta(minutes=alerts.stall_minutes),
             stale_after=timedelta(seconds=stale if stale is not None else 30),
             delivery_window=timedelta(minutes=alerts.delivery_window_minutes),
@@ -109,22 +110,45 @@ class Report:
     neighborhood: str
 
 
-def count_reports(reports: Iterable[Report], now: datetime, rules: AlertRules = AlertRules()
-                  ) -> dict[tuple[str, str], int]:
-    """Per (category, neighbourhood): reports posted in the window ending ``now``."""
-    win_start = now - rules.spike_window
-    window: dict[tuple[str, str], int] = {}
+def count_reports(reports: Iterable[Report], now: datetime, rules: AlertRules = AlertRules(),
+                  window: timedelta | None = None) -> dict[tuple[str, str], int]:
+    """Per (category, neighbourhood): reports posted in the ``window`` (default the spike window)
+    ending ``now``."""
+    win_start = now - (rules.spike_window if window is None else window)
+    out: dict[tuple[str, str], int] = {}
     for r in reports:
         if win_start < r.at <= now:
             k = (r.category, r.neighborhood)
-            window[k] = window.get(k, 0) + 1
-    return window
+            out[k] = out.get(k, 0) + 1
+    return out
 
 
 def spike_expectations(window: Iterable[tuple[str, str]], baseline: Any, now: datetime,
-                       rules: AlertRules = AlertRules()) -> dict[tuple[str, str], Any]:
-    """What :meth:`~civic_signal.sinks.forecast.model.Baseline.expect` says each window should hold."""
-    return {(code, hood): baseline.expect(code, hood, now - rules.spike_window, now) for code, hood in window}
+                       rules: AlertRules = AlertRules(),
+                       recent: Mapping[tuple[str, str], int] | None = None) -> dict[tuple[str, str], Any]:
+    """What :meth:`~civic_signal.sinks.forecast.model.Baseline.expect` says each window should hold.
+
+    With ``recent`` (counts over the ``surge_window`` ending ``now``, e.g. ``count_reports(...,
+    window=rules.surge_window)``), a type that is busier than expected across the rest of the city
+    (a storm, a heat wave) raises the expectation everywhere by that much
+    (:func:`~civic_signal.sinks.forecast.model.surge_factor`): a city-wide surge is not a local spike.
+    """
+    from civic_signal.sinks.forecast.model import surge_factor
+    out = {}
+    city: dict[str, int] = {}
+    for (code, _), n in (recent or {}).items():
+        city[code] = city.get(code, 0) + n
+    s_start = now - rules.surge_window
+    expected_city: dict[str, float] = {}
+    for code, hood in window:
+        factor = 1.0
+        if recent is not None and rules.surge_window > timedelta(0):
+            if code not in expected_city:
+                expected_city[code] = baseline.mean(code, None, s_start, now)
+            factor = surge_factor(city.get(code, 0), recent.get((code, hood), 0), expected_city[code],
+                                  baseline.mean(code, hood, s_start, now))
+        out[(code, hood)] = baseline.expect(code, hood, now - rules.spike_window, now, factor)
+    return out
 
 
 def category_spikes(window: Mapping[tuple[str, str], int], expected: Mapping[tuple[str, str], Any],
@@ -337,7 +361,7 @@ class AlertMonitor:
         """Every alert the rules raise right now (nothing is written)."""
         from civic_signal.sinks.console.collect import alert_inputs  # the queries live with the console's others
         inp = alert_inputs(self.archive, now, self.rules)
-        expected = spike_expectations(inp.spike_window, self.baseline.baseline(now), now, self.rules)
+        expected = spike_expectations(inp.spike_window, self.baseline.baseline(now), now, self.rules, inp.spike_recent)
         return (category_spikes(inp.spike_window, expected, now, self.rules, inp.names)
                 + stalled_sources(inp.sources, now, self.rules, inp.stopped_processes)
                 + delivery_failing(inp.delivery_failures, inp.delivery_successes, now, self.rules, inp.delivery_error)

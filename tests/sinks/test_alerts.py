@@ -100,6 +100,26 @@ def test_march_potholes_are_expected():
     assert scan(winter, march, datetime(2026, 4, 1, tzinfo=LOCAL), lambda t: baseline) == []
 
 
+def test_sidewalks_after_a_storm_are_expected_a_local_burst_is_not():
+    history = poisson_stream(PARAMS, ["UNSHVSDWLK"], MONDAY, MONDAY + timedelta(weeks=4), 0.2, seed=9)
+    now = MONDAY + timedelta(weeks=4, days=1, hours=10)  # a February-ish Tuesday morning, after a snowfall
+    baseline = learn(PARAMS, as_tuples(history), MONDAY, now - timedelta(hours=1))
+    hoods = ["Dorchester", "Roxbury", "South Boston", "Jamaica Plain", "Brighton", "East Boston", "Charlestown"]
+    storm = [Report(now - timedelta(minutes=h * 50 + m), "UNSHVSDWLK", hood)
+             for h in range(6) for i, hood in enumerate(hoods) for m in range(i, 40, 5)]
+    window = count_reports(storm, now, RULES)
+    recent = count_reports(storm, now, RULES, window=RULES.surge_window)
+    alone = category_spikes(window, spike_expectations(window, baseline, now, RULES), now, RULES)
+    assert len(alone) == len(hoods)  # without the city-wide view every neighbourhood is a "spike"
+    assert category_spikes(window, spike_expectations(window, baseline, now, RULES, recent), now, RULES) == []
+    # the same burst in one neighbourhood on a quiet morning stands out
+    local = [r for r in storm if r.neighborhood == "Roxbury"]
+    window = count_reports(local, now, RULES)
+    recent = count_reports(local, now, RULES, window=RULES.surge_window)
+    alerts = category_spikes(window, spike_expectations(window, baseline, now, RULES, recent), now, RULES)
+    assert [(a.data["neighborhood"], a.data["count"]) for a in alerts] == [("Roxbury", 6)]
+
+
 def test_fewer_than_the_minimum_is_never_a_spike():
     # even where nothing at all is expected (no baseline for an unknown key), four is not a spike
     four = {("NEWCODE", "Dorchester"): 4}

@@ -54,6 +54,7 @@ class AlertInputs:
     """The counts and series the alert rules run on (see :mod:`civic_signal.sinks.alerts`)."""
 
     spike_window: dict[tuple[str, str], int] = field(default_factory=dict)
+    spike_recent: dict[tuple[str, str], int] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
     sources: tuple[SourceState, ...] = ()
     stopped_processes: frozenset[str] = frozenset()
@@ -279,11 +280,13 @@ def alert_inputs(archive: Any, now: datetime, rules: AlertRules) -> AlertInputs:
     with archive.engine.connect() as conn:
         # by post time, not by classification (arrival) time: a replay or back-fill of old posts
         # lands in the past, where it belongs, instead of looking like a burst now
-        rows = conn.execute(sa.select(C.c.category_code, C.c.neighborhood, sa.func.count())
-                            .join(P, P.c.id == C.c.post_id)
-                            .where(*where, P.c.created_at > win_start, P.c.created_at <= now)
-                            .group_by(C.c.category_code, C.c.neighborhood)).all()
-        window = {(c, h): n for c, h, n in rows}
+        def by_post_time(lo: datetime) -> dict[tuple[str, str], int]:
+            rows = conn.execute(sa.select(C.c.category_code, C.c.neighborhood, sa.func.count())
+                                .join(P, P.c.id == C.c.post_id)
+                                .where(*where, P.c.created_at > lo, P.c.created_at <= now)
+                                .group_by(C.c.category_code, C.c.neighborhood)).all()
+            return {(c, h): n for c, h, n in rows}
+        window, recent = by_post_time(win_start), by_post_time(now - rules.surge_window)
         d_start = now - rules.delivery_window
         failures = conn.execute(sa.select(sa.func.count()).select_from(T).where(
             T.c.updated_at > d_start, T.c.updated_at <= now,
@@ -296,7 +299,7 @@ def alert_inputs(archive: Any, now: datetime, rules: AlertRules) -> AlertInputs:
         dl_times = conn.execute(sa.select(D.c.created_at).where(D.c.created_at > now - dl_span,
                                                               D.c.created_at <= now)).scalars().all()
     names = {c: service_name(c) for c, _ in window}
-    return AlertInputs(spike_window=window, names=names, sources=tuple(sources),
+    return AlertInputs(spike_window=window, spike_recent=recent, names=names, sources=tuple(sources),
                        stopped_processes=frozenset(p.process for p in processes if p.stopped)
                        | frozenset(p.process for p in processes
                                    if p.updated_at and (now - p.updated_at) > timedelta(hours=1)),

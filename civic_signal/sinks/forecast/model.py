@@ -169,8 +169,13 @@ class Baseline:
             r *= adj.shares.get(hood, 0.0) if adj and adj.shares is not None else p.share(hood)
         return r, shape
 
-    def expect(self, key: str, hood: str | None, start: datetime, end: datetime) -> Expectation:
-        """Mean and interval of the count of type ``key`` in ``hood`` during ``[start, end)``.
+    def mean(self, key: str, hood: str | None, start: datetime, end: datetime) -> float:
+        """The expected count alone (``hood`` None = city-wide)."""
+        return sum(self.rate(key, hood, t)[0] * frac for t, frac in hours_in(start, end))
+
+    def expect(self, key: str, hood: str | None, start: datetime, end: datetime, factor: float = 1.0) -> Expectation:
+        """Mean and interval of the count of type ``key`` in ``hood`` during ``[start, end)``,
+        the mean multiplied by ``factor`` (see :func:`surge_factor`).
 
         The interval is negative binomial with variance ``mu + mu^2 (alpha + 1/shape)``: the
         day-to-day overdispersion plus the uncertainty of what the archive taught (moment-matched,
@@ -182,8 +187,23 @@ class Baseline:
             mean += r * frac
             weighted_inv_shape += r * frac / shape if shape > 0 else math.inf
         inv_shape = weighted_inv_shape / mean if mean > 0 else 0.0
+        mean *= factor
         lo, hi = nb_interval(mean, self.for_key(key).alpha + inv_shape, self.level)
         return Expectation(mean=mean, low=lo, high=hi, level=self.level)
+
+
+def surge_factor(observed_city: int, observed_here: int, expected_city: float, expected_here: float,
+                 pseudo: float = 5.0) -> float:
+    """How much busier than expected the rest of the city is for a type (at least 1).
+
+    A storm raises unshovelled sidewalks everywhere at once; a local problem raises one
+    neighbourhood. Judging a neighbourhood against the rest of the city's recent surge
+    (``(N_city - N_here + pseudo) / (E_city - E_here + pseudo)`` over the same recent hours) makes the
+    first expected and keeps the second a spike; ``pseudo`` keeps a handful of reports from moving it.
+    """
+    rest_n = max(observed_city - observed_here, 0)
+    rest_e = max(expected_city - expected_here, 0.0)
+    return max(1.0, (rest_n + pseudo) / (rest_e + pseudo))
 
 
 # -- the prior file ------------------------------------------------------------------------------
