@@ -310,11 +310,13 @@ def record(archive: Any, alerts: Sequence[Alert]) -> list[Alert]:
     new = []
     with archive.engine.begin() as conn:
         for a in alerts:
-            res = conn.execute(ins.on_conflict_do_nothing(index_elements=["key"]),
-                               [dict(key=a.key[:300], rule=a.rule, severity=a.severity, subject=a.subject[:300],
-                                     message=a.message, data=orjson.dumps(dict(a.data), default=str).decode(),
-                                     raised_at=a.raised_at)])
-            if (res.rowcount or 0) > 0:
+            # RETURNING says whether the row was inserted: psycopg reports no rowcount (-1) for an
+            # INSERT ... ON CONFLICT DO NOTHING, so on PostgreSQL no alert was ever "new"
+            res = conn.execute(ins.on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id),
+                               dict(key=a.key[:300], rule=a.rule, severity=a.severity, subject=a.subject[:300],
+                                    message=a.message, data=orjson.dumps(dict(a.data), default=str).decode(),
+                                    raised_at=a.raised_at))
+            if res.first() is not None:
                 new.append(a)
     return new
 

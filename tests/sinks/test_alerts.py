@@ -15,6 +15,7 @@ from civic_signal.sinks.alerts import (Alert, AlertMonitor, AlertRules, Report, 
 from civic_signal.sinks.forecast.learn import learn
 from civic_signal.sinks.forecast.model import LOCAL, load_prior
 from civic_signal.sinks.health import SourceState
+from tests.services.postgres import BACKENDS, db_url, pg_server, pg_url  # noqa: F401
 from tests.sinks.synthetic_streams import as_tuples, poisson_stream
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=timezone.utc)
@@ -182,36 +183,51 @@ def test_monitor_records_each_alert_once(archive_with):
     assert [a.rule for a in recent_alerts(archive, now)] == ["category_spike"]
 
 
-def test_a_replay_of_last_month_raises_nothing_as_live(archive_with):
-    # the same five flooding posts, written to the live run now but posted a month ago (a replay or
-    # a back-fill): they are counted where they were posted, not when they arrived
+@BACKENDS
+def test_a_replay_of_last_month_raises_nothing_as_live(db_url):
+    # twelve flooding posts written to the live run now but posted a month ago (a replay or a
+    # back-fill): they are counted where they were posted, not when they arrived
     now = datetime.now(timezone.utc)
-    archive = archive_with(posted_at=now - timedelta(days=30), n=12)
-    monitor = AlertMonitor(archive, RULES)
-    assert monitor.check(now) == []
-    assert all(a.rule != "category_spike" for a in monitor.evaluate(now + timedelta(minutes=5)))
+    archive = flood_archive(db_url, posted_at=now - timedelta(days=30), n=12, id_prefix="old")
+    try:
+        monitor = AlertMonitor(archive, RULES)
+        assert monitor.check(now) == []
+        assert all(a.rule != "category_spike" for a in monitor.evaluate(now + timedelta(minutes=5)))
+        # the same burst posted minutes ago is live, and a spike
+        archive.write_classified(flood_items(now - timedelta(minutes=4), 12, "new"))
+        assert [a.data["count"] for a in AlertMonitor(archive, RULES).check(now)] == [12]
+    finally:
+        archive.close()
+
+
+def flood_items(posted_at: datetime, n: int, id_prefix: str = "a"):
+    from civic_signal.core.models import Category, Classification, ClassifiedPost, Location, LocationKind, Post
+    items = []
+    for i in range(n):
+        p = Post(id=f"{id_prefix}:{i}", source="test", text=f"Street flooded at {i} Adams St",
+                 created_at=posted_at + timedelta(seconds=i))
+        c = Classification(post_id=p.id, actionable=True, actionable_score=0.9,
+                           category=Category(code="NOUTILFLD", name="Flood", score=0.9),
+                           location=Location(text="Adams St", kind=LocationKind.STREET, neighborhood="Dorchester"),
+                           model_version="test")
+        items.append(ClassifiedPost(post=p, classification=c))
+    return items
+
+
+def flood_archive(url: str, posted_at: datetime, n: int = 5, id_prefix: str = "a"):
+    from civic_signal.sinks.archive import Archive
+    archive = Archive(url)
+    archive.write_classified(flood_items(posted_at, n, id_prefix))
+    return archive
 
 
 @pytest.fixture
 def archive_with(tmp_path):
-    from civic_signal.core.models import Category, Classification, ClassifiedPost, Location, LocationKind, Post
-    from civic_signal.sinks.archive import Archive
     made = []
 
     def make(posted_at: datetime, n: int = 5):
-        archive = Archive(f"sqlite:///{tmp_path}/alerts{len(made)}.db")
-        made.append(archive)
-        items = []
-        for i in range(n):
-            p = Post(id=f"a:{i}", source="test", text=f"Street flooded at {i} Adams St",
-                     created_at=posted_at + timedelta(seconds=i))
-            c = Classification(post_id=p.id, actionable=True, actionable_score=0.9,
-                               category=Category(code="NOUTILFLD", name="Flood", score=0.9),
-                               location=Location(text="Adams St", kind=LocationKind.STREET, neighborhood="Dorchester"),
-                               model_version="test")
-            items.append(ClassifiedPost(post=p, classification=c))
-        archive.write_classified(items)
-        return archive
+        made.append(flood_archive(f"sqlite:///{tmp_path}/alerts{len(made)}.db", posted_at, n))
+        return made[-1]
 
     yield make
     for a in made:

@@ -13,6 +13,7 @@ from civic_signal.config.errors import ConfigError
 from civic_signal.core.models import Category, Classification, ClassifiedPost, Location, LocationKind, Post
 from civic_signal.sinks.archive import Archive
 from civic_signal.sinks.opendata import OpenDataOptions, build, read_reports, snap
+from tests.services.postgres import BACKENDS, db_url, pg_server, pg_url  # noqa: F401
 
 DAY = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)  # 11:00 in Boston
 
@@ -25,8 +26,8 @@ SPEC = [("REQPOTHL", "Jamaica Plain", 42.3101234, -71.1145678, 7, 0),
 
 
 @pytest.fixture
-def archive(tmp_path):
-    a = Archive(f"sqlite:///{tmp_path}/od.db")
+def archive(db_url):
+    a = Archive(db_url)
     items, n = [], 0
     for code, hood, lat, lon, count, offset in SPEC:
         for i in range(count):
@@ -63,6 +64,7 @@ def csv_rows(path):
         return list(csv.DictReader(fh))
 
 
+@BACKENDS
 def test_no_text_handle_id_url_or_exact_point_leaves(archive, tmp_path):
     a, items = archive
     out = tmp_path / "feed"
@@ -90,6 +92,7 @@ def test_no_text_handle_id_url_or_exact_point_leaves(archive, tmp_path):
         assert snap(lat, lon, 100.0) == (lat, lon)
 
 
+@BACKENDS
 def test_counts_add_up_and_small_cells_are_suppressed(archive, tmp_path):
     a, _ = archive
     out = tmp_path / "feed"
@@ -113,6 +116,7 @@ def test_counts_add_up_and_small_cells_are_suppressed(archive, tmp_path):
         build([], tmp_path / "bad", OpenDataOptions(k=1))
 
 
+@BACKENDS
 def test_a_smaller_k_publishes_the_small_cells(archive, tmp_path):
     a, _ = archive
     out = tmp_path / "feed"
@@ -131,6 +135,7 @@ def test_points_snap_to_the_centre_of_a_cell_about_a_block_wide():
     assert snap(lat + 0.00001, lon + 0.00001, 100.0) == (slat, slon)  # a metre away: the same cell
 
 
+@BACKENDS
 def test_the_readme_and_licence_describe_the_files(archive, tmp_path):
     a, _ = archive
     out = tmp_path / "feed"

@@ -7,9 +7,13 @@ import json
 from typer.testing import CliRunner
 
 from civic_signal.listener.cli import app
+import pytest
+
+from tests.services.postgres import db_url  # noqa: F401  (fixture)
 from tests.sinks.test_opendata import archive  # noqa: F401  (fixture)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_opendata_writes_the_feed(archive, tmp_path, monkeypatch):  # noqa: F811
     a, _ = archive
     monkeypatch.setenv("CIVIC_DATABASE_URL", str(a.engine.url))
