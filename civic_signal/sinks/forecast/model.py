@@ -85,15 +85,16 @@ def nb_interval(mean: float, alpha: float, level: float) -> tuple[int, int]:
     """The central ``level`` interval of a negative binomial with ``mean`` and NB2 ``alpha``
     (Poisson when ``alpha`` is 0)."""
     from scipy.stats import nbinom, poisson
-    tail = (1.0 - level) / 2.0
     if mean <= 0:
         return 0, 0
+    tail = (1.0 - level) / 2.0
+    qs = (tail, 1.0 - tail)
     if alpha <= 1e-9:
-        dist = poisson(mean)
+        lo, hi = poisson.ppf(qs, mean)  # unfrozen: freezing a scipy distribution costs more than the quantiles
     else:
         r = 1.0 / alpha
-        dist = nbinom(r, r / (r + mean))
-    return int(dist.ppf(tail)), int(dist.ppf(1.0 - tail))
+        lo, hi = nbinom.ppf(qs, r, r / (r + mean))
+    return int(lo), int(hi)
 
 
 def nb_intervals(means, alpha: float, level: float):
@@ -166,7 +167,8 @@ class Baseline:
             inv += 1.0 / adj.shape[s] if adj.shape and adj.shape[s] > 0 else 0.0
         shape = 1.0 / inv if inv > 0 else math.inf
         if hood is not None:
-            r *= adj.shares.get(hood, 0.0) if adj and adj.shares is not None else p.share(hood)
+            shares = adj.shares if adj and adj.shares is not None else p.shares
+            r *= shares[hood] if hood in shares else p.share(hood)
         return r, shape
 
     def mean(self, key: str, hood: str | None, start: datetime, end: datetime) -> float:
