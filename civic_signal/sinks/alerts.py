@@ -165,7 +165,7 @@ def category_spikes(window: Mapping[tuple[str, str], int], expected: Mapping[tup
         if n >= rules.spike_min_count and n > high:
             name = (names or {}).get(code, code)
             minutes = int(rules.spike_window.total_seconds() // 60)
-            rng = f"expected {e.low}-{e.high}" if e is not None else "no baseline"
+            rng = e.text() if e is not None else "no baseline"
             out.append(Alert(
                 rule="category_spike", key=f"category_spike:{code}:{hood}:{_bucket(now, rules.spike_window)}",
                 subject=f"{code} in {hood}", severity="warning", raised_at=now,

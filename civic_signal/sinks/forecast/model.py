@@ -78,7 +78,8 @@ class Expectation:
     level: float
 
     def text(self) -> str:
-        return f"expected {self.low}-{self.high}"
+        """``expected 0-2``, or ``expected 0`` when the interval is one value."""
+        return f"expected {self.low}" if self.low == self.high else f"expected {self.low}-{self.high}"
 
 
 def nb_interval(mean: float, alpha: float, level: float) -> tuple[int, int]:
