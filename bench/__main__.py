@@ -50,6 +50,8 @@ def plan(refs_dir: str) -> Plan:
         ("kafka", "kafka:kafka_pipeline", {"n": 5_000, "load_n": 5_000}, {"n": 300, "load_n": 300}),
         ("archive-sqlite", "stages:archive_writes", {"n": 20_000}, {"n": 1_000, "repeat": 1}),
         ("archive-pg", "stages:archive_writes_pg", {"n": 20_000}, {"n": 1_000, "repeat": 1}),
+        ("forecast", "forecast:alert_baseline", {"n_reports": 50_000, "days": 365, "windows": 500},
+         {"n_reports": 5_000, "days": 60, "windows": 100, "repeat": 1}),
     ]
 
 
