@@ -58,3 +58,12 @@ train: install
 classifier-eval: install
 	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/heldout_2018.jsonl
 	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/handwritten_eval.jsonl
+
+# Expected volumes (docs/forecast.md): the prior from the shared Open311 dump, deterministically,
+# and the held-out evaluation (aggregates cached under var/forecast/).
+.PHONY: forecast-prior forecast-eval
+forecast-prior: install
+	$(BIN)/python scripts/build_forecast_prior.py --data $(SHARED_DATA)
+
+forecast-eval: install
+	$(BIN)/python scripts/evaluate_forecast.py --data $(SHARED_DATA)

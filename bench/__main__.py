@@ -52,6 +52,8 @@ def plan(refs_dir: str) -> Plan:
         ("archive-pg", "stages:archive_writes_pg", {"n": 20_000}, {"n": 1_000, "repeat": 1}),
         ("metrics-recording", "ops:metrics_recording", {"n": 200_000}, {"n": 20_000, "repeat": 1}),
         ("ops-http", "ops:ops_endpoints", {"n": 1_000}, {"n": 100}),
+        ("forecast", "forecast:alert_baseline", {"n_reports": 50_000, "days": 365, "windows": 500},
+         {"n_reports": 5_000, "days": 60, "windows": 100, "repeat": 1}),
     ]
 
 

@@ -209,9 +209,8 @@ class AlertSettings(_Section):
     webhook_secret: SecretStr = SecretStr("")
     webhook_timeout_s: float = Field(5.0, gt=0)
     spike_window_minutes: float = Field(30.0, gt=0)
-    spike_baseline_days: float = Field(7.0, gt=0)
     spike_min_count: int = Field(5, ge=1)
-    spike_factor: float = Field(3.0, ge=0)
+    surge_hours: float = Field(6.0, ge=0, description="a type busy across the city over this long raises every neighbourhood's expectation (0: off)")
     stall_minutes: float = Field(10.0, gt=0)
     delivery_window_minutes: float = Field(30.0, gt=0)
     delivery_min_failures: int = Field(3, ge=1)
@@ -226,6 +225,29 @@ class AlertSettings(_Section):
         if v and not (v.startswith("http://") or v.startswith("https://")):
             raise ValueError("must be an http(s) URL")
         return v
+
+
+class ForecastSettings(_Section):
+    """Expected volumes (docs/forecast.md): the Open311 prior and how much it weighs against the archive."""
+
+    prior_path: str = Field("", description="the prior's JSON; empty = the shipped Boston prior")
+    prior_scale: float = Field(1.0, gt=0, description="posts per Open311 request assumed before the archive says")
+    prior_reports: float = Field(5.0, gt=0, description="the prior's level weighs as much as this many archived reports")
+    prior_weeks: float = Field(2.0, gt=0, description="the prior's hour-of-week shape weighs as much as this many weeks")
+    hood_pseudo: float = Field(20.0, ge=0, description="the prior's neighbourhood shares weigh as much as this many reports")
+    interval: float = Field(0.995, gt=0.5, lt=1, description="central prediction interval; a spike is above its top")
+    learn_days: float = Field(365.0, gt=0, description="archive history the baseline learns from")
+    refit_minutes: float = Field(60.0, gt=0, description="how often the baseline is learnt again")
+
+
+class OpenDataSettings(_Section):
+    """The anonymised public feed (``civic-signal opendata``)."""
+
+    k: int = Field(5, ge=2, description="cells with fewer reports than this are suppressed")
+    grid_m: float = Field(100.0, ge=50, description="incident points are snapped to the centre of a grid cell this wide")
+    points_period: Literal["day", "week", "month"] = "month"
+    licence: str = Field("ODC-BY-1.0", description="SPDX id of the licence written with the files")
+    publisher: str = "Civic Signal"
 
 
 class PrivacySettings(_Section):
@@ -270,6 +292,8 @@ class Settings(BaseSettings):
     mastodon: MastodonSettings = MastodonSettings()
     console: ConsoleSettings = ConsoleSettings()
     alerts: AlertSettings = AlertSettings()
+    forecast: ForecastSettings = ForecastSettings()
+    opendata: OpenDataSettings = OpenDataSettings()
     privacy: PrivacySettings = PrivacySettings()
     metrics: MetricsSettings = MetricsSettings()
     log: LogSettings = LogSettings()

@@ -2,8 +2,11 @@
 
 The rules are pure functions (no clock, no database) so they can be tested on synthetic streams:
 
-- :func:`category_spikes`: one category in one neighbourhood well above its baseline, e.g. five
-  flooding reports in Dorchester within 30 minutes where a 30-minute window usually has none;
+- :func:`category_spikes`: one category in one neighbourhood above the prediction interval of its
+  seasonal baseline (:mod:`civic_signal.sinks.forecast`: month, weekday, hour, learnt from the
+  archive over Boston's Open311 history), e.g. seven pothole reports in Jamaica Plain within 30
+  minutes when 0-2 are expected. Counts are by post time, so a replay or a back-fill of old posts
+  does not fire as if live;
 - :func:`stalled_sources`: a source of a live process is disconnected, silent for too long, or its
   process stopped reporting (crashed or hung);
 - :func:`delivery_failing`: ticket delivery to 311 fails more than it succeeds;
@@ -63,9 +66,8 @@ class AlertRules:
     """Thresholds of every rule (settings section ``alerts``)."""
 
     spike_window: timedelta = timedelta(minutes=30)
-    spike_baseline: timedelta = timedelta(days=7)
     spike_min_count: int = 5
-    spike_factor: float = 3.0
+    surge_window: timedelta = timedelta(hours=6)
     stall_after: timedelta = timedelta(minutes=10)
     stale_after: timedelta = timedelta(seconds=30)
     delivery_window: timedelta = timedelta(minutes=30)
@@ -80,8 +82,7 @@ class AlertRules:
         stale = getattr(console, "stale_after_s", None) if console is not None else None
         return cls(
             spike_window=timedelta(minutes=alerts.spike_window_minutes),
-            spike_baseline=timedelta(days=alerts.spike_baseline_days),
-            spike_min_count=alerts.spike_min_count, spike_factor=alerts.spike_factor,
+            spike_min_count=alerts.spike_min_count, surge_window=timedelta(hours=alerts.surge_hours),
             stall_after=timedelta(minutes=alerts.stall_minutes),
             stale_after=timedelta(seconds=stale if stale is not None else 30),
             delivery_window=timedelta(minutes=alerts.delivery_window_minutes),
@@ -102,47 +103,78 @@ def _bucket(now: datetime, size: timedelta) -> str:
 # -- spikes ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Report:
-    """One actionable report: when, what, where."""
+    """One actionable report: when it was posted (not when it arrived), what, where."""
 
     at: datetime
     category: str
     neighborhood: str
 
 
-def count_reports(reports: Iterable[Report], now: datetime, rules: AlertRules = AlertRules()
-                  ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
-    """Per (category, neighbourhood): reports in the window ending ``now``, and in the baseline before it."""
-    win_start = now - rules.spike_window
-    base_start = win_start - rules.spike_baseline
-    window: dict[tuple[str, str], int] = {}
-    baseline: dict[tuple[str, str], int] = {}
+def count_reports(reports: Iterable[Report], now: datetime, rules: AlertRules = AlertRules(),
+                  window: timedelta | None = None) -> dict[tuple[str, str], int]:
+    """Per (category, neighbourhood): reports posted in the ``window`` (default the spike window)
+    ending ``now``."""
+    win_start = now - (rules.spike_window if window is None else window)
+    out: dict[tuple[str, str], int] = {}
     for r in reports:
-        k = (r.category, r.neighborhood)
         if win_start < r.at <= now:
-            window[k] = window.get(k, 0) + 1
-        elif base_start < r.at <= win_start:
-            baseline[k] = baseline.get(k, 0) + 1
-    return window, baseline
+            k = (r.category, r.neighborhood)
+            out[k] = out.get(k, 0) + 1
+    return out
 
 
-def category_spikes(window: Mapping[tuple[str, str], int], baseline: Mapping[tuple[str, str], int],
+def spike_expectations(window: Iterable[tuple[str, str]], baseline: Any, now: datetime,
+                       rules: AlertRules = AlertRules(),
+                       recent: Mapping[tuple[str, str], int] | None = None) -> dict[tuple[str, str], Any]:
+    """What :meth:`~civic_signal.sinks.forecast.model.Baseline.expect` says each window should hold.
+
+    With ``recent`` (counts over the ``surge_window`` ending ``now``, e.g. ``count_reports(...,
+    window=rules.surge_window)``), a type that is busier than expected across the rest of the city
+    (a storm, a heat wave) raises the expectation everywhere by that much
+    (:func:`~civic_signal.sinks.forecast.model.surge_factor`): a city-wide surge is not a local spike.
+    """
+    from civic_signal.sinks.forecast.model import surge_factor
+    out = {}
+    city: dict[str, int] = {}
+    for (code, _), n in (recent or {}).items():
+        city[code] = city.get(code, 0) + n
+    s_start = now - rules.surge_window
+    expected_city: dict[str, float] = {}
+    for code, hood in window:
+        factor = 1.0
+        if recent is not None and rules.surge_window > timedelta(0):
+            if code not in expected_city:
+                expected_city[code] = baseline.mean(code, None, s_start, now)
+            factor = surge_factor(city.get(code, 0), recent.get((code, hood), 0), expected_city[code],
+                                  baseline.mean(code, hood, s_start, now))
+        out[(code, hood)] = baseline.expect(code, hood, now - rules.spike_window, now, factor)
+    return out
+
+
+def category_spikes(window: Mapping[tuple[str, str], int], expected: Mapping[tuple[str, str], Any],
                     now: datetime, rules: AlertRules = AlertRules(),
                     names: Mapping[str, str] | None = None) -> list[Alert]:
-    """A spike: at least ``spike_min_count`` reports in the window and ``spike_factor`` times the
-    baseline's average for a window of that length."""
-    per_window = rules.spike_baseline / rules.spike_window
+    """A spike: at least ``spike_min_count`` reports in the window and more than the top of the
+    expected interval (an :class:`~civic_signal.sinks.forecast.model.Expectation` per key: the
+    seasonal baseline for that category, neighbourhood, hour and month). A key without an
+    expectation is judged against ``spike_min_count`` alone."""
     out = []
     for (code, hood), n in sorted(window.items(), key=lambda kv: (-kv[1], kv[0])):
-        expected = baseline.get((code, hood), 0) / per_window
-        if n >= rules.spike_min_count and n >= rules.spike_factor * expected:
+        e = expected.get((code, hood))
+        high = e.high if e is not None else 0
+        if n >= rules.spike_min_count and n > high:
             name = (names or {}).get(code, code)
             minutes = int(rules.spike_window.total_seconds() // 60)
+            rng = e.text() if e is not None else "no baseline"
             out.append(Alert(
                 rule="category_spike", key=f"category_spike:{code}:{hood}:{_bucket(now, rules.spike_window)}",
                 subject=f"{code} in {hood}", severity="warning", raised_at=now,
-                message=f"spike: {n} {code} in {hood} within {minutes} min (baseline {expected:.1f}; {name})",
-                data={"category": code, "neighborhood": hood, "count": n, "expected": round(expected, 2),
-                      "window_minutes": minutes}))
+                message=f"spike: {n} {code} in {hood} within {minutes} min ({rng}; {name})",
+                data={"category": code, "neighborhood": hood, "count": n, "window_minutes": minutes,
+                      "expected": round(e.mean, 3) if e is not None else None,
+                      "expected_low": e.low if e is not None else None,
+                      "expected_high": e.high if e is not None else None,
+                      "interval": e.level if e is not None else None}))
     return out
 
 
@@ -278,11 +310,13 @@ def record(archive: Any, alerts: Sequence[Alert]) -> list[Alert]:
     new = []
     with archive.engine.begin() as conn:
         for a in alerts:
-            res = conn.execute(ins.on_conflict_do_nothing(index_elements=["key"]),
-                               [dict(key=a.key[:300], rule=a.rule, severity=a.severity, subject=a.subject[:300],
-                                     message=a.message, data=orjson.dumps(dict(a.data), default=str).decode(),
-                                     raised_at=a.raised_at)])
-            if (res.rowcount or 0) > 0:
+            # RETURNING says whether the row was inserted: psycopg reports no rowcount (-1) for an
+            # INSERT ... ON CONFLICT DO NOTHING, so on PostgreSQL no alert was ever "new"
+            res = conn.execute(ins.on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id),
+                               dict(key=a.key[:300], rule=a.rule, severity=a.severity, subject=a.subject[:300],
+                                    message=a.message, data=orjson.dumps(dict(a.data), default=str).decode(),
+                                    raised_at=a.raised_at))
+            if res.first() is not None:
                 new.append(a)
     return new
 
@@ -306,8 +340,14 @@ def recent_alerts(archive: Any, now: datetime, since: timedelta = timedelta(hour
 class AlertMonitor:
     """Evaluates every rule over the archive, records new alerts and posts them to the webhook."""
 
-    def __init__(self, archive: Any, rules: AlertRules = AlertRules(), webhook: Webhook | None = None) -> None:
-        self.archive, self.rules, self.webhook = archive, rules, webhook
+    def __init__(self, archive: Any, rules: AlertRules = AlertRules(), webhook: Webhook | None = None,
+                 baseline: Any | None = None) -> None:
+        """``baseline``: anything with ``baseline(now) -> Baseline``; default the shipped prior
+        learnt from ``archive`` (:class:`~civic_signal.sinks.forecast.learn.ArchiveBaseline`)."""
+        if baseline is None:
+            from civic_signal.sinks.forecast.learn import ArchiveBaseline
+            baseline = ArchiveBaseline(archive)
+        self.archive, self.rules, self.webhook, self.baseline = archive, rules, webhook, baseline
 
     @classmethod
     def from_settings(cls, archive: Any, settings: Any) -> "AlertMonitor":
@@ -315,13 +355,16 @@ class AlertMonitor:
         hook = None
         if a.webhook_url:
             hook = Webhook(a.webhook_url, a.webhook_secret.get_secret_value(), timeout_s=a.webhook_timeout_s)
-        return cls(archive, AlertRules.from_settings(a, settings.console), hook)
+        from civic_signal.sinks.forecast.learn import ArchiveBaseline
+        return cls(archive, AlertRules.from_settings(a, settings.console), hook,
+                   ArchiveBaseline.from_settings(archive, settings))
 
     def evaluate(self, now: datetime) -> list[Alert]:
         """Every alert the rules raise right now (nothing is written)."""
         from civic_signal.sinks.console.collect import alert_inputs  # the queries live with the console's others
         inp = alert_inputs(self.archive, now, self.rules)
-        return (category_spikes(inp.spike_window, inp.spike_baseline, now, self.rules, inp.names)
+        expected = spike_expectations(inp.spike_window, self.baseline.baseline(now), now, self.rules, inp.spike_recent)
+        return (category_spikes(inp.spike_window, expected, now, self.rules, inp.names)
                 + stalled_sources(inp.sources, now, self.rules, inp.stopped_processes)
                 + delivery_failing(inp.delivery_failures, inp.delivery_successes, now, self.rules, inp.delivery_error)
                 + dead_letters_growing(inp.dead_letter_series, now, self.rules))

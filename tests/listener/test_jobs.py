@@ -3,7 +3,7 @@
 from civic_signal.config.settings import load_settings
 from civic_signal.listener.jobs import BackgroundJobs
 from civic_signal.sinks.alerts import recent_alerts
-from tests.sinks.test_alerts import seeded_archive  # noqa: F401  (fixture)
+from tests.sinks.test_alerts import archive_with, seeded_archive  # noqa: F401  (fixtures)
 
 
 def test_background_jobs_record_a_spike_without_a_console(seeded_archive, monkeypatch):  # noqa: F811

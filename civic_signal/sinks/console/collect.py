@@ -54,7 +54,7 @@ class AlertInputs:
     """The counts and series the alert rules run on (see :mod:`civic_signal.sinks.alerts`)."""
 
     spike_window: dict[tuple[str, str], int] = field(default_factory=dict)
-    spike_baseline: dict[tuple[str, str], int] = field(default_factory=dict)
+    spike_recent: dict[tuple[str, str], int] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
     sources: tuple[SourceState, ...] = ()
     stopped_processes: frozenset[str] = frozenset()
@@ -273,18 +273,20 @@ def _collect(archive: Any, now: datetime, live: LiveState | None, live_sources: 
 def alert_inputs(archive: Any, now: datetime, rules: AlertRules) -> AlertInputs:
     """Everything the alert rules need, read from the archive in a few grouped queries."""
     win_start = now - rules.spike_window
-    base_start = win_start - rules.spike_baseline
     dl_span = rules.dead_letter_bucket * rules.dead_letter_buckets
     processes, sources = read_health(archive)
     where = (C.c.run_id == "live", C.c.actionable == sa.true(), C.c.category_code.is_not(None),
              C.c.neighborhood.is_not(None))
     with archive.engine.connect() as conn:
-        def grouped(lo: datetime, hi: datetime) -> dict[tuple[str, str], int]:
+        # by post time, not by classification (arrival) time: a replay or back-fill of old posts
+        # lands in the past, where it belongs, instead of looking like a burst now
+        def by_post_time(lo: datetime) -> dict[tuple[str, str], int]:
             rows = conn.execute(sa.select(C.c.category_code, C.c.neighborhood, sa.func.count())
-                                .where(*where, C.c.created_at > lo, C.c.created_at <= hi)
+                                .join(P, P.c.id == C.c.post_id)
+                                .where(*where, P.c.created_at > lo, P.c.created_at <= now)
                                 .group_by(C.c.category_code, C.c.neighborhood)).all()
             return {(c, h): n for c, h, n in rows}
-        window, baseline = grouped(win_start, now), grouped(base_start, win_start)
+        window, recent = by_post_time(win_start), by_post_time(now - rules.surge_window)
         d_start = now - rules.delivery_window
         failures = conn.execute(sa.select(sa.func.count()).select_from(T).where(
             T.c.updated_at > d_start, T.c.updated_at <= now,
@@ -297,7 +299,7 @@ def alert_inputs(archive: Any, now: datetime, rules: AlertRules) -> AlertInputs:
         dl_times = conn.execute(sa.select(D.c.created_at).where(D.c.created_at > now - dl_span,
                                                               D.c.created_at <= now)).scalars().all()
     names = {c: service_name(c) for c, _ in window}
-    return AlertInputs(spike_window=window, spike_baseline=baseline, names=names, sources=tuple(sources),
+    return AlertInputs(spike_window=window, spike_recent=recent, names=names, sources=tuple(sources),
                        stopped_processes=frozenset(p.process for p in processes if p.stopped)
                        | frozenset(p.process for p in processes
                                    if p.updated_at and (now - p.updated_at) > timedelta(hours=1)),

@@ -1,9 +1,10 @@
 """One report for one run (and, with ``compare``, what changed from another run).
 
 :func:`build_report` writes into ``out_dir``: ``report.html`` (self-contained), the PNG charts
-``volume.png``, ``map.png``, ``locations.png``, ``latency.png`` (sizes in :data:`CHART_PX` and
-:data:`MAP_PX`), and the CSV files ``posts.csv``, ``volume.csv``, ``neighborhoods.csv``,
-``top_locations.csv``, ``latency.csv`` and, when comparing, ``compare_confusion.csv`` and
+``volume.png``, ``expected.png``, ``map.png``, ``locations.png``, ``latency.png`` (sizes in
+:data:`CHART_PX` and :data:`MAP_PX`), and the CSV files ``posts.csv``, ``volume.csv``,
+``expected.csv`` (observed vs the seasonal baseline), ``neighborhoods.csv``, ``top_locations.csv``,
+``latency.csv`` and, when comparing, ``compare_confusion.csv`` and
 ``compare_changes.csv``. Existing files of those names are replaced; nothing else is touched.
 """
 
@@ -16,6 +17,7 @@ from civic_signal.sinks.reports import charts, tables
 from civic_signal.sinks.reports.charts import CHART_PX
 from civic_signal.sinks.reports.compare import Comparison, compare_runs
 from civic_signal.sinks.reports.data import load_latencies, load_rows
+from civic_signal.sinks.reports.expected import expected_chart, expected_csv, expected_series
 from civic_signal.sinks.reports.geo import load_neighborhoods
 from civic_signal.sinks.reports.mapchart import MAP_PX, map_chart, neighborhood_counts
 from civic_signal.sinks.reports.page import Chart, PageData, render
@@ -45,8 +47,11 @@ def _run_info(archive, run_id: str) -> dict[str, object]:
             "dead letters": run.dead_letters, "tickets": "queued" if run.send_tickets else "not sent"}
 
 
-def build_report(archive, run_id: str, out_dir: Path, *, compare: str | None = None) -> Report:
+def build_report(archive, run_id: str, out_dir: Path, *, compare: str | None = None, baseline=None) -> Report:
     """Write the report for ``run_id`` (compared with run ``compare`` if given) into ``out_dir``.
+
+    ``baseline`` (a :class:`~civic_signal.sinks.forecast.model.Baseline`) gives the expected
+    volumes; default: the shipped prior learnt from the archive's live reports.
 
     Raises :class:`civic_signal.config.errors.ConfigError` if a run has no classifications.
     """
@@ -56,13 +61,21 @@ def build_report(archive, run_id: str, out_dir: Path, *, compare: str | None = N
     rows = load_rows(archive, run_id, hoods)
     latencies = load_latencies(archive, run_id)
     counts = neighborhood_counts(rows, hoods)
+    if baseline is None:
+        from datetime import datetime, timezone
+
+        from civic_signal.sinks.forecast.learn import ArchiveBaseline
+        baseline = ArchiveBaseline(archive).baseline(datetime.now(timezone.utc))
+    points, width = expected_series(rows, baseline)
     paths = {
         "volume": charts.volume_chart(rows, out / "volume.png", f"Actionable reports per category, run {run_id}"),
+        "expected": expected_chart(points, width, out / "expected.png", f"Observed vs expected, run {run_id}"),
         "map": map_chart(rows, hoods, out / "map.png", f"Reports by neighbourhood, run {run_id}"),
         "locations": charts.locations_chart(rows, out / "locations.png", f"Top locations, run {run_id}"),
         "latency": charts.latency_chart(latencies, out / "latency.png", f"Post to ticket, run {run_id}"),
     }
     csvs = [tables.posts_csv(rows, out / "posts.csv"), tables.volume_csv(rows, out / "volume.csv"),
+            expected_csv(points, out / "expected.csv"),
             tables.neighborhoods_csv(counts, out / "neighborhoods.csv"),
             tables.locations_csv(rows, out / "top_locations.csv"), tables.latency_csv(latencies, out / "latency.csv")]
     comparison = None
@@ -72,6 +85,8 @@ def build_report(archive, run_id: str, out_dir: Path, *, compare: str | None = N
         csvs += [tables.confusion_csv(comparison, out / "compare_confusion.csv"),
                  tables.changes_csv(comparison, out / "compare_changes.csv")]
     captions = {"volume": "post time in UTC; the largest categories, the rest as 'other'",
+                "expected": "the seasonal baseline city-wide (docs/forecast.md): dashed the mean, band the 99.5 % "
+                            "interval; red dots: above it",
                 "map": "shade: actionable reports per neighbourhood; dots: reports with coordinates",
                 "locations": "the most specific place known per report",
                 "latency": "tickets.created_at - posts.created_at"}

@@ -146,6 +146,8 @@ def render(d: PageData) -> str:
              f'<p class="muted">generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC</p>', _summary(d)]
     if "volume" in charts:
         parts += ["<h2>Reports over time</h2>", _img(charts["volume"]), _categories(d.rows)]
+    if "expected" in charts:
+        parts += ["<h2>Observed vs expected</h2>", _img(charts["expected"])]
     if "map" in charts:
         parts += ["<h2>Where</h2>", _img(charts["map"]),
                   _table(["neighborhood", "reports"], sorted(((k, v) for k, v in d.neighborhoods.items() if v),

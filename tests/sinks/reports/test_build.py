@@ -42,7 +42,7 @@ def test_comparison_shows_exactly_the_posts_the_lower_threshold_gained(replayed)
 
 def test_charts_are_real_pngs_of_the_promised_size(replayed):
     charts = replayed.report.charts
-    assert set(charts) == {"volume", "map", "locations", "latency"}
+    assert set(charts) == {"volume", "expected", "map", "locations", "latency"}
     for key, path in charts.items():
         assert path.exists() and path.parent == replayed.out
         assert png_size(path) == (MAP_PX if key == "map" else CHART_PX), key
@@ -52,7 +52,7 @@ def test_charts_are_real_pngs_of_the_promised_size(replayed):
 def test_csv_files_beside_the_report_hold_the_numbers(replayed):
     out = replayed.out
     names = {p.name for p in replayed.report.csv}
-    assert {"posts.csv", "volume.csv", "neighborhoods.csv", "top_locations.csv", "latency.csv",
+    assert {"posts.csv", "volume.csv", "expected.csv", "neighborhoods.csv", "top_locations.csv", "latency.csv",
             "compare_confusion.csv", "compare_changes.csv"} <= names
     posts = list(csv.DictReader((out / "posts.csv").open()))
     assert len(posts) == len(POSTS)
@@ -63,12 +63,21 @@ def test_csv_files_beside_the_report_hold_the_numbers(replayed):
     assert sum(int(r["reports"]) for r in volume) == len(ACTIONABLE_AT_05) + len(GAINED_AT_01)
     changes = list(csv.DictReader((out / "compare_changes.csv").open()))
     assert sorted(r["post_id"] for r in changes if r["change"] == "gained") == sorted(GAINED_AT_01)
+    expected = list(csv.DictReader((out / "expected.csv").open()))
+    observed = {}
+    for r in volume:
+        observed[r["category"]] = observed.get(r["category"], 0) + int(r["reports"])
+    for cat in {r["category"] for r in expected}:
+        assert sum(int(r["observed"]) for r in expected if r["category"] == cat) == observed[cat]
+    # a central interval: low <= high, and the top is at least the mean's integer part
+    assert all(0 <= int(r["expected_low"]) <= int(r["expected_high"]) >= int(float(r["expected"])) for r in expected)
+    assert all(float(r["expected"]) >= 0 for r in expected) and sum(float(r["expected"]) for r in expected) > 0
 
 
 def test_html_is_self_contained(replayed):
     html = replayed.report.html.read_text()
-    assert html.count('<img class="chart"') == 4
-    assert html.count('src="data:image/png;base64,') == 4
+    assert html.count('<img class="chart"') == 5
+    assert html.count('src="data:image/png;base64,') == 5
     for external in ("http://", "https://", "<link", "src=\"/", "@import"):
         assert external not in html
     assert "Compared with run strict" in html and 'id="confusion"' in html
