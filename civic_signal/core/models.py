@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from civic_signal.core.sanitize import clean_json, clean_str
 
@@ -100,7 +100,16 @@ class LocationKind(StrEnum):
     COORDINATES = "coordinates"
 
 
+#: A location whose true spot may be further than this from its point gives no point (lat/lon
+#: null) and its post goes to review, never straight to a ticket.
+PRECISE_RADIUS_M = 300.0
+
+
 class Location(_Frozen):
+    """Where a post is about. ``radius_m``: how far (metres) the true spot may be from ``lat``/``lon``
+    (None: not said, e.g. built by older code). When ``radius_m`` > :data:`PRECISE_RADIUS_M`, ``lat``
+    and ``lon`` are None (set so on validation) while ``text``, ``kind`` and ``neighborhood`` stay."""
+
     text: str
     kind: LocationKind
     address: str | None = None
@@ -108,6 +117,20 @@ class Location(_Frozen):
     lat: float | None = None
     lon: float | None = None
     score: float = Field(0.0, ge=0, le=1)
+    radius_m: float | None = Field(None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _imprecise_has_no_point(cls, v: Any) -> Any:
+        if isinstance(v, dict) and isinstance(v.get("radius_m"), (int, float)) and v["radius_m"] > PRECISE_RADIUS_M \
+                and (v.get("lat") is not None or v.get("lon") is not None):
+            v = {**v, "lat": None, "lon": None}
+        return v
+
+    @property
+    def precise(self) -> bool:
+        """True when the location gives a point a crew can be sent to (radius within 300 m)."""
+        return self.lat is not None and self.lon is not None and (self.radius_m is None or self.radius_m <= PRECISE_RADIUS_M)
 
 
 class Classification(_Frozen):
