@@ -70,7 +70,7 @@ _PLACE_WORDS = frozenset({"station", "stn", "stop", "square", "sq", "park", "t",
 _STREET_CUES = frozenset({"on", "along", "onto", "down", "up", "off", "via", "entire", "whole"})
 #: a word before a number that makes it no house number ("route 28", "bus 66", "#12", "case 2686275")
 _NOT_ADDRESS = frozenset({"route", "rte", "rt", "bus", "case", "no", "number", "unit", "apt", "apartment", "ticket",
-                          "exit", "i", "interstate", "highway", "hwy", "suite", "the", "floor"})
+                          "exit", "i", "interstate", "highway", "hwy", "suite", "floor"})
 
 #: Bare street names that are also ordinary words: never read as a street without a type.
 _BARE_STOP = frozenset("""the a an and at of on in to for from by with near off is it this that my our your
@@ -357,6 +357,8 @@ class LocationFinder:
                     continue
             elif len(gap) > 4 or not _GAP_OK.issuperset(gap) or _JOINERS.isdisjoint(gap):
                 continue
+            if any(not m.e.streets and m.e.places and m.end < len(toks) and toks[m.end] in _PLACE_WORDS for m in (m1, m2)):
+                continue   # "Washington St near Forest Hills station": a place, not Forest Hills St
             strong = bool(m1.e.streets or m2.e.streets)
             r = gaz.intersection(a, b, hood_ctx, approx=strong)
             if r:
@@ -400,6 +402,8 @@ class LocationFinder:
         if place_m:
             m, p = place_m
             radius = PLACE_RADIUS_M.get(p.kind, 200.0)
+            if p.kind == "section" and p.name.lower().split()[-1] in ("corner", "corners", "square", "sq", "crossing"):
+                radius = PLACE_RADIUS_M["square"]   # "Uphams Corner": a junction, not an area
             return self._loc(span(m.start, m.end), LocationKind.PLACE, Hit(p.lat, p.lon, p.hood, 0.75, p.name, radius))
         # 6. neighbourhood / ZIP: never a point (the whole area), kept for its name
         for m in matches:

@@ -380,7 +380,7 @@ def _address_in(nums: list[int], pts: list[tuple], num: int, street: str) -> Hit
         near = [i for i in (lo, hi) if i is not None and abs(nums[i] - num) <= 60]
         if near:
             p = pts[min(near, key=lambda i: abs(nums[i] - num))]
-            return Hit(p[1], p[2], p[3], 0.7, disp, 60.0 + 5.0 * abs(p[0] - num))
+            return Hit(p[1], p[2], p[3], 0.7, disp, 60.0 + 3.0 * abs(p[0] - num))
     return None
 
 

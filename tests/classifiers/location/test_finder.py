@@ -105,10 +105,11 @@ def test_nubian_and_dudley_are_one_place(finder):
     ("Comm Ave street lights flickering", "Commonwealth Ave"),
 ])
 def test_street_nicknames_alone(finder, text, street):
+    # a long street alone is named but not placed: kilometres long, so no point (issue 15)
     loc = finder.find(text)
     assert loc is not None and loc.kind == LocationKind.STREET
     assert loc.address == street
-    assert loc.lat is not None and loc.score <= 0.65
+    assert loc.lat is None and loc.lon is None and loc.radius_m > 300 and loc.score <= 0.65
 
 
 def test_street_in_named_neighbourhood(finder):
