@@ -10,6 +10,8 @@ classify reads JSON lines (``text``; optional ``id``, ``created_at``, ``lat``, `
 valid JSON, not an object, or has no string ``text`` gives ``{"id": ..., "error": "..."}`` and
 the run goes on. Blank lines are skipped (they produce no output line). Extra keys written
 (``language``, ``reason``, ``actionable_score``, ``confidence``) may be ignored by readers.
+Malformed ``lat``/``lon`` ("north", NaN, 999, only one of them) do not refuse the line: they are
+dropped, the post is located from its text, and ``"warnings": ["coordinates dropped: ..."]`` says so.
 
 eval takes the same lines plus gold ``code`` (null: not a report), ``actionable`` and/or
 ``lat``/``lon``, and prints the figures of :mod:`civic_signal.classifiers.evaluate` (``--json`` for JSON).
@@ -46,9 +48,9 @@ def parse_line(line: str, lineno: int):
     if not isinstance(text, str):
         return ident, "missing text" if text is None else "text must be a string"
     try:
-        coords = None
-        if obj.get("lat") is not None and obj.get("lon") is not None:
-            coords = Coordinates(lat=float(obj["lat"]), lon=float(obj["lon"]))
+        # malformed coordinates ("north", NaN, 999, one of the two) are dropped with a warning
+        # and the post is classified and located from its text
+        coords, warning = Coordinates.checked(obj.get("lat"), obj.get("lon"))
         created = obj.get("created_at")
         created_at = datetime.now(timezone.utc)
         if isinstance(created, str) and created:
@@ -57,21 +59,22 @@ def parse_line(line: str, lineno: int):
                 created_at = created_at.replace(tzinfo=timezone.utc)
         lang = obj.get("lang") or obj.get("language")
         post = Post.build(id=str(ident)[:200] or str(lineno), source="classify", text=text, created_at=created_at,
-                          coordinates=coords, language=lang if isinstance(lang, str) else None)
+                          coordinates=coords, language=lang if isinstance(lang, str) else None,
+                          warnings=(warning,) if warning else ())
     except (ValueError, TypeError) as exc:
         return ident, f"invalid line: {str(exc).splitlines()[0][:200]}"
     return ident, post
 
 
-def result_json(ident, c) -> dict:
-    """The output object of one classification (the CLI contract)."""
+def result_json(ident, c, post=None) -> dict:
+    """The output object of one classification (the CLI contract); ``warnings`` only when the post has some."""
     cat = c.category.model_dump(mode="json") if c.category else None
     loc = None
     if c.location is not None:
         loc = c.location.model_dump(mode="json")
     return {"id": ident, "actionable": c.actionable, "category": cat, "location": loc,
             "language": c.language, "reason": c.reason, "actionable_score": c.actionable_score,
-            "confidence": c.confidence}
+            "confidence": c.confidence, **({"warnings": list(post.warnings)} if post is not None and post.warnings else {})}
 
 
 def classify_lines(classifier, lines: Iterable[str]) -> Iterator[dict]:
@@ -85,7 +88,7 @@ def classify_lines(classifier, lines: Iterable[str]) -> Iterator[dict]:
             if isinstance(p, str):
                 yield {"id": ident, "error": p}
             else:
-                yield result_json(ident, next(results))
+                yield result_json(ident, next(results), p)
         pending.clear()
 
     for lineno, line in enumerate(lines, 1):
