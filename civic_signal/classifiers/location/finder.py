@@ -49,6 +49,8 @@ _END = ""  # trie terminal key (no token is empty)
 #: radius (m) of coordinates attached to a post (a phone's fix), of a neighbourhood and of a ZIP centre
 COORD_RADIUS_M = 25.0
 HOOD_RADIUS_M = 2000.0
+#: radius (m) of a street narrowed by a cross street named elsewhere in the post (near the crossing)
+CROSS_RADIUS_M = 200.0
 ZIP_RADIUS_M = 1500.0
 #: radius (m) of a place's single point, by the landmark kind (how big such places are)
 PLACE_RADIUS_M = {"building": 100.0, "school": 120.0, "station": 120.0, "library": 100.0, "hospital": 200.0,
@@ -56,7 +58,10 @@ PLACE_RADIUS_M = {"building": 100.0, "school": 120.0, "station": 120.0, "library
                   "university": 350.0, "other": 200.0, "section": 700.0}
 
 #: Words that join the two streets of an intersection; at least one must be a real joiner.
-_JOINERS = frozenset({"&", "and", "at", "@", "/", "+", "x", "n", "amp", "y", "by", "near", "off"})
+_JOINERS = frozenset({"&", "and", "at", "@", "/", "+", "x", "n", "amp", "y", "by", "near", "off", "corner", "meets",
+                      "onto", "into", "where", "crossing", "past"})
+_ONE_WAY = frozenset({"one", "two", "1", "2"})
+_WORD_STREETS = frozenset({"ramp", "river"})
 _GAP_OK = _JOINERS | {"the", "corner", "of", "st", "on", "intersection"}
 #: "intersection of A, B, C": a list of streets (no joiner between, the comma is no token)
 _LIST_CTX = frozenset({"intersection", "intersections", "corner", "corners", "junction"})
@@ -170,6 +175,8 @@ class LocationFinder:
         g = self.gaz
         for si, key in enumerate(g.street_keys):
             toks = key.split()
+            if key in _WORD_STREETS:
+                continue   # "Ramp", "River": street names that are ordinary words in a post
             for v in _variants(toks, street=True):
                 self._add(v).streets.append(si)
             if len(toks) >= 2 and toks[-1] in _TYPE_FORMS:
@@ -264,6 +271,8 @@ class LocationFinder:
             # a token holds ' ’ . only between two letters or digits (a full stop is not in one)
             toks = [t.replace("'", "").replace("’", "").replace(".", "") for t in toks]
         matches = self._scan(toks)
+        if "way" in toks:   # "a one-way street" is no "Way St"
+            matches = [m for m in matches if not (toks[m.start] == "way" and m.start and toks[m.start - 1] in _ONE_WAY)]
         zips = [t for t in toks if len(t) == 5 and t[:2] == "02" and _ZIP_RE.match(t)] if "02" in low else []
         if not matches and not zips:
             return None, ()
@@ -282,14 +291,18 @@ class LocationFinder:
 
         hood_ctx = None
         foreign = False
-        for m in matches:
+        for mi, m in enumerate(matches):
             if m.e.hoods and hood_ctx is None:
                 for h, weak in m.e.hoods:
                     if not weak or m.cap:
                         hood_ctx = h
                         break
             if m.e.foreign and not (m.e.places or m.e.hoods):
-                foreign = True
+                # a town that is also a bare street name ("Tremont at Worcester") is the town only
+                # after "in" / "of" ("Mass Ave in Cambridge", "city of Quincy")
+                if not m.e.bare or (m.start and toks[m.start - 1] in ("in", "of")) or (
+                        mi and matches[mi - 1].end == m.start and matches[mi - 1].e.streets):   # "45 Elm St, Quincy"
+                    foreign = True
         if hood_ctx is None:
             for z in zips:
                 if z in self.gaz.zips:
@@ -394,6 +407,18 @@ class LocationFinder:
             spread = max((distance_m(best.lat, best.lon, h.lat, h.lon) for h in hits), default=0.0)
             radius = max(best.radius, spread)
             if place_m is None:
+                if radius > PRECISE_RADIUS_M:
+                    # a cross street named elsewhere in the post narrows it ("The closest intersecting
+                    # street: Hardy | ... parked on Marine Road"): the crossing, if the two meet
+                    for o in matches:
+                        oc = o.e.streets or o.e.bare
+                        if o is m or not oc or set(oc) & set(cands):
+                            continue
+                        r = gaz.intersection(cands, oc, hood_ctx, approx=False)
+                        if r:
+                            hit = Hit(r[0].lat, r[0].lon, r[0].hood, 0.6,
+                                      f"{gaz.street_display[r[1]]} near {gaz.street_display[r[2]]}", CROSS_RADIUS_M)
+                            return self._loc(span(m.start, m.end), LocationKind.STREET, hit, weak), (r[1],)
                 return self._loc(span(m.start, m.end), LocationKind.STREET, best, weak, radius), tuple(cands)
             p = place_m[1]
             if distance_m(best.lat, best.lon, p.lat, p.lon) < 500:
@@ -430,22 +455,23 @@ class LocationFinder:
             gap = toks[x.end:y.start]
             if gap not in (["and"], ["&"], ["to"], ["amp"], ["and", "the"], ["to", "the"]) or (t == "from") != (gap[0] == "to"):
                 continue
-            before = [m for m in matches if m.end <= i and m.e.streets]
-            later = [m for m in matches if m.start >= y.end and m.e.streets]
+            before = [m for m in matches if m.end <= i and (m.e.streets or m.e.bare)]
+            later = [m for m in matches if m.start >= y.end and (m.e.streets or m.e.bare)]
             main = before[-1] if before else (later[0] if later else None)
             if main is None:
                 continue
+            main_sids = main.e.streets or main.e.bare
             pts = []
             for side in (x, y):
                 cands = side.e.streets or side.e.bare
-                r = self.gaz.intersection(main.e.streets, cands, hood_ctx, approx=True) if cands else None
+                r = self.gaz.intersection(main_sids, cands, hood_ctx, approx=bool(main.e.streets)) if cands else None
                 if r:
                     pts.append(r)
                 elif side.e.places:
                     p = self.gaz.places[side.e.places[0][0]]
-                    h = self.gaz.street(main.e.streets[0], hood_ctx, (p.lat, p.lon))
+                    h = self.gaz.street(main_sids[0], hood_ctx, (p.lat, p.lon))
                     if h is not None and distance_m(h.lat, h.lon, p.lat, p.lon) < 300:
-                        pts.append((h, main.e.streets[0], -1))
+                        pts.append((h, main_sids[0], -1))
             if not pts:
                 continue
             a0, b0 = min(main.start, x.start), max(main.end, y.end)
@@ -460,7 +486,7 @@ class LocationFinder:
                 p = pts[0][0]
                 hit = Hit(p.lat, p.lon, p.hood, 0.6, p.address, 250.0)
             return self._loc(span(a0, b0), LocationKind.INTERSECTION if len(pts) == 1 else LocationKind.STREET, hit), \
-                tuple(main.e.streets)
+                tuple(main_sids)
         return None
 
     @staticmethod

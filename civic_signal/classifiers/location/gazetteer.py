@@ -184,11 +184,24 @@ class Gazetteer:
             if hit is not None:
                 return hit
         best = None
+        hits = []
         for h, (nums, pts) in split.items():
             hit = _address_in(nums, pts, num, self.street_display[si])
-            if hit is not None and (best is None or (hit.score, len(nums)) > best[0]):
-                best = ((hit.score, len(nums)), hit)
-        return best[1] if best else None
+            if hit is not None:
+                hits.append((hit, len(nums)))
+                if best is None or (hit.score, len(nums)) > best[0]:
+                    best = ((hit.score, len(nums)), hit)
+        if best is None:
+            return None
+        hit, n_best = best[1], best[0][1]
+        # one name, several streets ("120 Washington St" in Brighton and in Dorchester): as uncertain
+        # as the good candidates are apart, unless the neighbourhood settled it or one of them is
+        # much the better known (a third of its records or fewer: "10 Tremont St" is downtown)
+        far = max((distance_m(hit.lat, hit.lon, o.lat, o.lon) for o, n in hits
+                   if o.score >= 0.85 and n * 3 > n_best), default=0.0)
+        if far > hit.radius:
+            hit = Hit(hit.lat, hit.lon, hit.hood, hit.score, hit.address, far)
+        return hit
 
     def street(self, si: int, hood: str | None = None, near: tuple[float, float] | None = None) -> Hit | None:
         """A point on the street: nearest to ``near`` if given, else the middle of its points in
