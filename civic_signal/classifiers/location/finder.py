@@ -61,6 +61,15 @@ PLACE_RADIUS_M = {"building": 100.0, "school": 120.0, "station": 120.0, "library
 _JOINERS = frozenset({"&", "and", "at", "@", "/", "+", "x", "n", "amp", "y", "by", "near", "off", "corner", "meets",
                       "onto", "into", "where", "crossing", "past"})
 _ONE_WAY = frozenset({"one", "two", "1", "2"})
+#: places much larger than 300 m across (the landmark file gives one interior point, no area)
+_LARGE_PLACES = frozenset({"franklin park", "arnold arboretum", "boston common", "jamaica pond", "olmsted park",
+                           "back bay fens", "the fens", "millennium park", "stony brook reservation", "allandale woods",
+                           "charles river esplanade", "the esplanade", "esplanade", "belle isle marsh",
+                           "belle isle marsh reservation", "chestnut hill reservoir", "emerald necklace",
+                           "george wright golf course", "william j devine golf course", "forest hills cemetery",
+                           "mount hope cemetery", "neponset river reservation", "boston harbor islands",
+                           "castle island", "pope john paul ii park", "the riverway", "riverway park",
+                           "franklin park zoo", "harambee park", "ronan park"})
 _WORD_STREETS = frozenset({"ramp", "river"})
 _GAP_OK = _JOINERS | {"the", "corner", "of", "st", "on", "intersection"}
 #: "intersection of A, B, C": a list of streets (no joiner between, the comma is no token)
@@ -102,6 +111,14 @@ _TOKEN_VARIANTS = {"mount": ["mount", "mt"], "fort": ["fort", "ft"], "monsignor"
                    "avenue": ["avenue", "ave"], "saint": ["saint", "st"], "center": ["center", "centre"],
                    "centre": ["centre", "center"], "station": ["station", "stn"]}
 _DIR_WORDS = {"e": "east", "w": "west", "n": "north", "s": "south"}
+
+
+def _same_street(a: str, b: str) -> bool:
+    """"W Broadway" / "Broadway", "E Fourth St" / "W Fourth St": one name with another direction."""
+    da, db = a.split(), b.split()
+    da = da[1:] if len(da) > 1 and da[0] in ("E", "W", "N", "S") else da
+    db = db[1:] if len(db) > 1 and db[0] in ("E", "W", "N", "S") else db
+    return da == db
 
 
 def _variants(toks: list[str], street: bool) -> list[tuple[str, ...]]:
@@ -415,6 +432,8 @@ class LocationFinder:
                         if o is m or not oc or set(oc) & set(cands):
                             continue
                         r = gaz.intersection(cands, oc, hood_ctx, approx=False)
+                        if r and _same_street(gaz.street_display[r[1]], gaz.street_display[r[2]]):
+                            continue   # "W Broadway" and "Broadway": one street going on, no crossing
                         if r:
                             hit = Hit(r[0].lat, r[0].lon, r[0].hood, 0.6,
                                       f"{gaz.street_display[r[1]]} near {gaz.street_display[r[2]]}", CROSS_RADIUS_M)
@@ -427,7 +446,9 @@ class LocationFinder:
         if place_m:
             m, p = place_m
             radius = PLACE_RADIUS_M.get(p.kind, 200.0)
-            if p.kind == "section" and p.name.lower().split()[-1] in ("corner", "corners", "square", "sq", "crossing"):
+            if p.name.lower() in _LARGE_PLACES:
+                radius = 800.0      # a park or reservation a kilometre or more across: no one point
+            elif p.kind == "section" and p.name.lower().split()[-1] in ("corner", "corners", "square", "sq", "crossing"):
                 radius = PLACE_RADIUS_M["square"]   # "Uphams Corner": a junction, not an area
             return self._loc(span(m.start, m.end), LocationKind.PLACE, Hit(p.lat, p.lon, p.hood, 0.75, p.name, radius))
         # 6. neighbourhood / ZIP: never a point (the whole area), kept for its name
