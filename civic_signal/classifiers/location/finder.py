@@ -62,7 +62,7 @@ _JOINERS = frozenset({"&", "and", "at", "@", "/", "+", "x", "n", "amp", "y", "by
                       "onto", "into", "where", "crossing", "past"})
 _ONE_WAY = frozenset({"one", "two", "1", "2"})
 #: places much larger than 300 m across (the landmark file gives one interior point, no area)
-_LARGE_PLACES = frozenset({"franklin park", "arnold arboretum", "boston common", "jamaica pond", "olmsted park",
+_LARGE_PLACES = frozenset({"franklin park", "arnold arboretum", "jamaica pond", "olmsted park",
                            "back bay fens", "the fens", "millennium park", "stony brook reservation", "allandale woods",
                            "charles river esplanade", "the esplanade", "esplanade", "belle isle marsh",
                            "belle isle marsh reservation", "chestnut hill reservoir", "emerald necklace",
