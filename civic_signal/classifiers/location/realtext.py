@@ -239,6 +239,21 @@ def score_real(rows: list[dict], finder=None, radius_m: float = 300.0) -> dict:
     return out
 
 
+def render(rep: dict) -> str:
+    """The figures of :func:`score_real` as a small text table."""
+    lines = [f"location within 300 m: precision {rep['precision']:.3f}  recall {rep['recall']:.3f}  "
+             f"F1 {rep['f1']:.3f}  (n={rep['n']}, points given {rep['given']}, hits {rep['hits']}, "
+             f"median error {rep['median_error_m']} m)",
+             "by what the text names:   n  given  hits  precision  recall     F1"]
+    for k, v in rep["by_gold_kind"].items():
+        lines.append(f"  {k:<20}{v['n']:>6}{v['given']:>7}{v['hits']:>6}{v['precision']:>11.3f}{v['recall']:>8.3f}{v['f1']:>7.3f}")
+    lines.append("by the answer's kind:      given  hits  precision")
+    for k, v in rep["by_answer_kind"].items():
+        p = "-" if not v["hits"] and "no point" in k else f"{v['precision']:.3f}"
+        lines.append(f"  {k:<24}{v['given']:>6}{v['hits']:>6}{p:>11}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import os

@@ -117,6 +117,39 @@ def _classifier(ctx: typer.Context, kind: str | None):
     return load_classifier(settings, kind)
 
 
+def _eval_location(path: str, as_json: bool) -> None:
+    """``eval --location``: see :func:`civic_signal.classifiers.location.realtext.score_real`."""
+    import os
+    from civic_signal.classifiers.location.realtext import real_rows, render, score_real
+    from civic_signal.config.errors import InputError
+    if path.startswith("open311:"):
+        split = path.split(":", 1)[1]
+        if split not in ("dev", "test"):
+            raise InputError(f"unknown split {split!r}", hint="open311:test (2018-07..12) or open311:dev (2018-01..06)")
+        data = os.environ.get("CIVIC_SHARED_DATA") or str(Path(__file__).resolve().parents[4] / "shared" / "data")
+        if not (Path(data) / "boston_open311_2008_2018.jsonl.gz").exists():
+            raise InputError(f"no Open311 dump under {data}", hint="set CIVIC_SHARED_DATA to the shared data folder")
+        start, end = ("2018-01-01", "2018-07-01") if split == "dev" else ("2018-07-01", "2019-01-01")
+        rows = list(real_rows(data, start, end))
+    else:
+        fh = _open(path)
+        try:
+            rows = []
+            for ln in fh:
+                try:
+                    obj = json.loads(ln)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict) and isinstance(obj.get("text"), str) and \
+                        isinstance(obj.get("lat"), (int, float)) and isinstance(obj.get("lon"), (int, float)):
+                    rows.append(obj)
+        finally:
+            if fh is not sys.stdin:
+                fh.close()
+    rep = score_real(rows)
+    typer.echo(json.dumps(rep, indent=2) if as_json else render(rep))
+
+
 def register(app: typer.Typer) -> None:
     @app.command("classify")
     def classify(ctx: typer.Context,
@@ -140,8 +173,17 @@ def register(app: typer.Typer) -> None:
                  path: str = typer.Argument(..., help="Gold JSON lines: text plus code and/or lat/lon."),
                  kind: str = typer.Option(None, "--kind", help="spacy | keyword (default: classifier.kind)."),
                  as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+                 location: bool = typer.Option(False, "--location",
+                                               help="Location mode: score only where posts are placed. PATH holds "
+                                                    "text/lat/lon(/kind) lines, or is open311:test / open311:dev "
+                                                    "(real 2018 descriptions from $CIVIC_SHARED_DATA)."),
                  ) -> None:
-        """Per-category precision/recall/F1, macro F1, actionable accuracy, location hit rate (300 m)."""
+        """Per-category precision/recall/F1, macro F1, actionable accuracy, location hit rate (300 m).
+
+        With ``--location``: precision, recall and F1 of the points given within 300 m, by kind."""
+        if location:
+            _eval_location(path, as_json)
+            return
         from civic_signal.classifiers.evaluate import render, score
         clf = _classifier(ctx, kind)
         fh = _open(path)
