@@ -59,7 +59,7 @@ PLACE_RADIUS_M = {"building": 100.0, "school": 120.0, "station": 120.0, "library
 
 #: Words that join the two streets of an intersection; at least one must be a real joiner.
 _JOINERS = frozenset({"&", "and", "at", "@", "/", "+", "x", "n", "amp", "y", "by", "near", "off", "corner", "meets",
-                      "onto", "into", "where", "crossing", "past"})
+                      "onto", "into", "where", "crossing", "past", "meet", "meeting"})
 _ONE_WAY = frozenset({"one", "two", "1", "2"})
 #: places much larger than 300 m across (the landmark file gives one interior point, no area)
 _LARGE_PLACES = frozenset({"franklin park", "arnold arboretum", "jamaica pond", "olmsted park",
@@ -71,6 +71,8 @@ _LARGE_PLACES = frozenset({"franklin park", "arnold arboretum", "jamaica pond", 
                            "castle island", "pope john paul ii park", "the riverway", "riverway park",
                            "franklin park zoo", "harambee park", "ronan park"})
 _WORD_STREETS = frozenset({"ramp", "river"})
+#: bare names (street without its type) that are ordinary phrases: "the west side of Chestnut Hill Ave"
+_BARE_SKIP = frozenset({"west side", "east side", "north side", "south side", "far side", "other side"})
 _GAP_OK = _JOINERS | {"the", "corner", "of", "st", "on", "intersection"}
 #: "intersection of A, B, C": a list of streets (no joiner between, the comma is no token)
 _LIST_CTX = frozenset({"intersection", "intersections", "corner", "corners", "junction"})
@@ -200,7 +202,7 @@ class LocationFinder:
                 name = toks[:-1]
                 if not (len(name) == 1 and (len(name[0]) < 3 or name[0] in _BARE_STOP or name[0].isdigit())):
                     for v in _variants(name, street=True):
-                        if v[0] not in _DIR_WORDS.values() or len(v) > 1:
+                        if (v[0] not in _DIR_WORDS.values() or len(v) > 1) and " ".join(v) not in _BARE_SKIP:
                             self._add(v).bare.append(si)
         for nick, key in STREET_NICKNAMES.items():
             si = g.street_index[key]
@@ -358,8 +360,8 @@ class LocationFinder:
             start = k
             if k >= 1 and _NUM_RE.match(toks[k - 1]) and 0 < num - int(toks[k - 1].rstrip("abcdefghijklmnopqrstuvwxyz")) <= 20:
                 start = k - 1   # "180-182 Endicott St": a range of numbers (the dash is not a token)
-            if not m.e.streets and not m.cap:
-                continue
+            if not m.e.streets and not m.cap and (len(toks[m.start]) < 4 or m.e.places or m.e.hoods):
+                continue   # "34 como", "825 east 4th": a number is cue enough for a bare name of 4+ letters
             if start == k and k >= 1 and toks[k - 1] in _NOT_ADDRESS:
                 continue    # "route 28", "bus 66", "# 12"
             best = self._best(gaz.address(si, num, hood_ctx) for si in cands)
