@@ -71,6 +71,9 @@ _LARGE_PLACES = frozenset({"franklin park", "arnold arboretum", "jamaica pond", 
                            "castle island", "pope john paul ii park", "the riverway", "riverway park",
                            "franklin park zoo", "harambee park", "ronan park"})
 _WORD_STREETS = frozenset({"ramp", "river"})
+#: words after a number that make it a quantity, not a house number, though a street bears the name
+_UNITS = frozenset({"weeks", "week", "days", "day", "hours", "hour", "minutes", "months", "month", "years", "year",
+                    "times", "blocks", "block", "feet", "foot", "miles", "mile", "inches", "cars", "people", "am", "pm"})
 #: bare names (street without its type) that are ordinary phrases: "the west side of Chestnut Hill Ave"
 _BARE_SKIP = frozenset({"west side", "east side", "north side", "south side", "far side", "other side"})
 _GAP_OK = _JOINERS | {"the", "corner", "of", "st", "on", "intersection"}
@@ -360,6 +363,8 @@ class LocationFinder:
             start = k
             if k >= 1 and _NUM_RE.match(toks[k - 1]) and 0 < num - int(toks[k - 1].rstrip("abcdefghijklmnopqrstuvwxyz")) <= 20:
                 start = k - 1   # "180-182 Endicott St": a range of numbers (the dash is not a token)
+            if not m.e.streets and toks[m.start] in _UNITS:
+                continue   # "3 weeks" is no "3 Weeks Ave"
             if not m.e.streets and not m.cap and (len(toks[m.start]) < 4 or m.e.places or m.e.hoods):
                 continue   # "34 como", "825 east 4th": a number is cue enough for a bare name of 4+ letters
             if start == k and k >= 1 and toks[k - 1] in _NOT_ADDRESS:
