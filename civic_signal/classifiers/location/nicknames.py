@@ -12,6 +12,8 @@ STREET_NICKNAMES: dict[str, str] = {
     "mass av": "massachusetts ave",
     "mass avenue": "massachusetts ave",
     "comm ave": "commonwealth ave",
+    "comm": "commonwealth ave",
+    "wash st": "washington st",
     "comm av": "commonwealth ave",
     "dot ave": "dorchester ave",
     "dot av": "dorchester ave",
