@@ -428,14 +428,15 @@ class LocationFinder:
             if best is None:
                 continue
             # several streets of this name: the answer is as uncertain as they are apart
-            spread = max((distance_m(best.lat, best.lon, h.lat, h.lon) for h in hits), default=0.0)
-            radius = max(best.radius, spread)
+            # (a short and a long street of one bare name: as uncertain as the long one)
+            radius = max(h.radius + distance_m(best.lat, best.lon, h.lat, h.lon) if h is not best else h.radius
+                         for h in hits)
             if place_m is None:
                 if radius > PRECISE_RADIUS_M:
                     # a cross street named elsewhere in the post narrows it ("The closest intersecting
                     # street: Hardy | ... parked on Marine Road"): the crossing, if the two meet
                     for o in matches:
-                        oc = o.e.streets or o.e.bare
+                        oc = o.e.streets or (o.e.bare if not (o.e.hoods or o.e.places or o.e.foreign) else ())
                         if o is m or not oc or set(oc) & set(cands):
                             continue
                         r = gaz.intersection(cands, oc, hood_ctx, approx=False)
