@@ -69,7 +69,11 @@ _LARGE_PLACES = frozenset({"franklin park", "arnold arboretum", "jamaica pond", 
                            "george wright golf course", "william j devine golf course", "forest hills cemetery",
                            "mount hope cemetery", "neponset river reservation", "boston harbor islands",
                            "castle island", "pope john paul ii park", "the riverway", "riverway park",
-                           "franklin park zoo", "harambee park", "ronan park"})
+                           "franklin park zoo", "harambee park", "ronan park",
+                           # roads named as places: kilometres long
+                           "mass turnpike", "massachusetts turnpike", "storrow drive", "southeast expressway",
+                           "commonwealth avenue mall", "the greenway", "rose kennedy greenway",
+                           "southwest corridor", "southwest corridor park", "readville"})
 _WORD_STREETS = frozenset({"ramp", "river"})
 #: words after a number that make it a quantity, not a house number, though a street bears the name
 _UNITS = frozenset({"weeks", "week", "days", "day", "hours", "hour", "minutes", "months", "month", "years", "year",
@@ -524,6 +528,8 @@ class LocationFinder:
         after = toks[m.end] if m.end < len(toks) else ""
         if before in ("the",) and m.start > 1:
             before = toks[m.start - 2]
+        if m.e.bare:   # also a street's name ("from Boylston to..."): "Boylston station", "near Copley"
+            return after in _PLACE_WORDS or before in ("near", "outside", "at", "by", "inside", "behind", "opposite")
         return before in _PLACE_CUES or after in _PLACE_WORDS
 
     def _scan(self, toks: list[str]) -> list[_Match]:
