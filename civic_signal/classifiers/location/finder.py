@@ -90,7 +90,9 @@ _PLACE_CUES = frozenset({"at", "near", "by", "outside", "behind", "across", "opp
 _PLACE_WORDS = frozenset({"station", "stn", "stop", "square", "sq", "park", "t", "playground", "stop", "area",
                           "library", "school", "center", "centre", "hospital", "plaza", "mall", "field", "stadium"})
 #: a word before a bare street name ("on Fairmount") that introduces a street
-_STREET_CUES = frozenset({"on", "along", "onto", "down", "up", "off", "via", "entire", "whole"})
+_STREET_CUES = frozenset({"on", "along", "onto", "down", "up", "off", "via", "entire", "whole", "street", "st"})
+#: "this block of Hanover", "either side of Leamington", "the end of Glover": a street follows
+_STRETCH = frozenset({"block", "side", "sides", "end", "section", "part", "stretch", "top", "bottom", "length"})
 #: a word before a number that makes it no house number ("route 28", "bus 66", "#12", "case 2686275")
 _NOT_ADDRESS = frozenset({"route", "rte", "rt", "bus", "case", "no", "number", "unit", "apt", "apartment", "ticket",
                           "exit", "i", "interstate", "highway", "hwy", "suite", "floor"})
@@ -104,6 +106,7 @@ all any one two three four five six seven eight nine ten no yes not so up down o
 side end top bottom open light lights trash snow ice car cars bus walk home house city town bay
 beach harbor harbour island shore bridge brook mill mills common commons fort mount plain plains
 rock stone wood woods hall pleasant prospect liberty temple chapel college university hospital
+day days night nights week weeks weekend morning evening noon today tonight time times hour hours month year
 """.split())
 
 #: Hood nicknames that are ordinary words in lower case: counted only when capitalised.
@@ -326,7 +329,8 @@ class LocationFinder:
             if m.e.foreign and not (m.e.places or m.e.hoods):
                 # a town that is also a bare street name ("Tremont at Worcester") is the town only
                 # after "in" / "of" ("Mass Ave in Cambridge", "city of Quincy")
-                if not m.e.bare or (m.start and toks[m.start - 1] in ("in", "of")) or (
+                if not m.e.bare or (m.start and toks[m.start - 1] == "in") or (
+                        m.start > 1 and toks[m.start - 1] == "of" and toks[m.start - 2] in ("city", "town")) or (
                         mi and matches[mi - 1].end == m.start and matches[mi - 1].e.streets):   # "45 Elm St, Quincy"
                     foreign = True
         if hood_ctx is None:
@@ -422,7 +426,8 @@ class LocationFinder:
         for m in matches:
             cands = m.e.streets
             weak = False
-            if not cands and m.e.bare and m.start > 0 and toks[m.start - 1] in _STREET_CUES:
+            if not cands and m.e.bare and m.start > 0 and (toks[m.start - 1] in _STREET_CUES or (
+                    toks[m.start - 1] == "of" and m.start > 1 and toks[m.start - 2] in _STRETCH)):
                 cands, weak = m.e.bare, True
             if not cands:
                 continue

@@ -161,3 +161,38 @@ def test_sample_miss_street_with_coordinates(finder):
 def test_text_address_far_from_the_phone_wins(finder):
     loc = finder.find("Recycling was not collected at 25 Sheridan St", Coordinates(lat=42.364199, lon=-71.054873))
     assert loc.kind == LocationKind.ADDRESS and loc.address == "25 Sheridan St" and loc.neighborhood == "Jamaica Plain"
+
+
+def test_a_town_name_that_is_a_street_is_the_street_at_a_corner(finder):
+    loc = finder.find("the corner of West Newton and Shawmut Avenue is a pond")
+    assert loc.kind == LocationKind.INTERSECTION and loc.address == "W Newton St & Shawmut Ave"
+    assert finder.find("a pothole in the city of Newton") is None   # the town still is not ours
+
+
+@pytest.mark.parametrize("text", ["Recycling not picked up today on this block of Parmenter",
+                                  "cars on either side of Parmenter all night",
+                                  "trash all along Parmenter"])
+def test_a_bare_street_name_after_a_street_cue(finder, text):
+    loc = finder.find(text)
+    assert loc.kind == LocationKind.STREET and loc.address == "Parmenter St" and loc.lat is not None
+
+
+def test_number_and_bare_name_and_quantities(finder):
+    loc = finder.find("Missed tree pick up 825 east 4th.")
+    assert loc.kind == LocationKind.ADDRESS and loc.address == "825 E Fourth St"
+    assert finder.find("waited 3 weeks for a pickup") is None           # no "3 Weeks Ave"
+    loc = finder.find("car parked on a one-way street (K Street) facing the wrong way")
+    assert loc.address == "K St"                                          # no "Way St"
+
+
+def test_a_cross_street_named_elsewhere_narrows_a_long_street(finder):
+    alone = finder.find("cars double parked on Centre St all day")
+    assert alone.lat is None
+    loc = finder.find("Details: cars double parked on Centre St all day | The closest intersecting street: Burroughs St")
+    assert loc.lat is not None and near(loc, CENTRE_BURROUGHS_JP, 150) and loc.radius_m <= PRECISE_RADIUS_M
+
+
+@pytest.mark.parametrize("text", ["the Pike is jammed again", "trash under the expressway", "potholes on Storrow Drive"])
+def test_highways_are_named_not_placed(finder, text):
+    loc = finder.find(text)
+    assert loc is not None and loc.lat is None and loc.radius_m > PRECISE_RADIUS_M
