@@ -90,9 +90,11 @@ _PLACE_CUES = frozenset({"at", "near", "by", "outside", "behind", "across", "opp
 _PLACE_WORDS = frozenset({"station", "stn", "stop", "square", "sq", "park", "t", "playground", "stop", "area",
                           "library", "school", "center", "centre", "hospital", "plaza", "mall", "field", "stadium"})
 #: a word before a bare street name ("on Fairmount") that introduces a street
-_STREET_CUES = frozenset({"on", "along", "onto", "down", "up", "off", "via", "entire", "whole", "street", "st"})
+_STREET_CUES = frozenset({"on", "along", "onto", "into", "down", "up", "off", "via", "entire", "whole", "street", "st",
+                          "blocking"})
 #: "this block of Hanover", "either side of Leamington", "the end of Glover": a street follows
-_STRETCH = frozenset({"block", "side", "sides", "end", "section", "part", "stretch", "top", "bottom", "length"})
+_STRETCH = frozenset({"block", "side", "sides", "end", "section", "part", "stretch", "top", "bottom", "length",
+                      "middle", "street", "corner"})
 #: a word before a number that makes it no house number ("route 28", "bus 66", "#12", "case 2686275")
 _NOT_ADDRESS = frozenset({"route", "rte", "rt", "bus", "case", "no", "number", "unit", "apt", "apartment", "ticket",
                           "exit", "i", "interstate", "highway", "hwy", "suite", "floor"})
@@ -373,7 +375,7 @@ class LocationFinder:
                 start = k - 1   # "180-182 Endicott St": a range of numbers (the dash is not a token)
             if not m.e.streets and toks[m.start] in _UNITS:
                 continue   # "3 weeks" is no "3 Weeks Ave"
-            if not m.e.streets and not m.cap and (len(toks[m.start]) < 4 or m.e.places or m.e.hoods):
+            if not m.e.streets and not m.cap and (len(toks[m.start]) < 4 or m.e.hoods):
                 continue   # "34 como", "825 east 4th": a number is cue enough for a bare name of 4+ letters
             if start == k and k >= 1 and toks[k - 1] in _NOT_ADDRESS:
                 continue    # "route 28", "bus 66", "# 12"

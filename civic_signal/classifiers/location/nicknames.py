@@ -122,6 +122,8 @@ EXTRA_PLACES: dict[str, tuple] = {
     "edward everett square": ("@", "massachusetts ave", "boston st"),
     # places, not areas: a station and its pedestrian zone, a plaza (were neighbourhood nicknames)
     "downtown crossing": (42.3555, -71.0604),
+    "city hall": (42.36035, -71.058),           # Boston City Hall ("City Hall" alone was Cambridge's)
+    "city hall plaza": (42.36035, -71.058),
     "government center": (42.3597, -71.0592),
     "kenmore square": (42.3489, -71.0952),
     "kenmore sq": (42.3489, -71.0952),
