@@ -243,7 +243,7 @@ class Gazetteer:
         # snap to the nearest real point so the answer lies on the street
         p = min(hp, key=lambda p: (p[1] - mid[0]) ** 2 + (p[2] - mid[1]) ** 2)
         score = 0.5 if len(by_hood) == 1 or hood else 0.4
-        # how far the spot may be: the 67th percentile distance to the street's points (in the
+        # how far the spot may be: the 60th percentile distance to the street's points (in the
         # named neighbourhood, else anywhere: a name in several places is as uncertain as its spread)
         radius = _spread(p[1], p[2], pts) + 30.0
         return Hit(p[1], p[2], h, score, self.street_display[si], radius), _thin(sorted(pts), 150)
@@ -398,10 +398,10 @@ def _address_in(nums: list[int], pts: list[tuple], num: int, street: str) -> Hit
 
 
 def _spread(lat: float, lon: float, pts) -> float:
-    """67th percentile distance (m) from (lat, lon) to the points (flat-earth, fine at city scale):
+    """60th percentile distance (m) from (lat, lon) to the points (flat-earth, fine at city scale):
     with the true spot spread along the street, it holds the spot in about 4 of 5 real posts (dev half)."""
     d = sorted(math.hypot((p[1] - lat) * 111_000, (p[2] - lon) * 82_000) for p in pts)
-    return d[min(len(d) - 1, int(len(d) * 0.67))] if d else 0.0
+    return d[min(len(d) - 1, int(len(d) * 0.6))] if d else 0.0
 
 
 def _thin(pts, limit: int = 60):
