@@ -4,7 +4,7 @@ classify reads JSON lines (``text``; optional ``id``, ``created_at``, ``lat``, `
 ``lang``) and writes one JSON line per input line, in order::
 
     {"id": ..., "actionable": bool, "category": {"code", "name", "score"} | null,
-     "location": {"text", "kind", "address", "neighborhood", "lat", "lon", "score"} | null}
+     "location": {"text", "kind", "address", "neighborhood", "lat", "lon", "score", "radius_m"} | null}
 
 ``id`` echoes the input's ``id``, or the 1-based line number when absent. A line that is not
 valid JSON, not an object, or has no string ``text`` gives ``{"id": ..., "error": "..."}`` and
