@@ -125,6 +125,7 @@ _TOKEN_VARIANTS = {"mount": ["mount", "mt"], "fort": ["fort", "ft"], "monsignor"
                    "avenue": ["avenue", "ave"], "saint": ["saint", "st"], "center": ["center", "centre"],
                    "centre": ["centre", "center"], "station": ["station", "stn"]}
 _DIR_WORDS = {"e": "east", "w": "west", "n": "north", "s": "south"}
+_ORD_VALUES = frozenset(_ORD_WORDS.values())
 
 
 def _same_street(a: str, b: str) -> bool:
@@ -216,6 +217,12 @@ class LocationFinder:
                     for v in _variants(name, street=True):
                         if (v[0] not in _DIR_WORDS.values() or len(v) > 1) and " ".join(v) not in _BARE_SKIP:
                             self._add(v).bare.append(si)
+                # "P St between 2nd and 3rd" in South Boston: E/W 2nd St known by "2nd" alone too
+                if len(name) == 2 and name[0] in _DIR_WORDS and (name[1][:1].isdigit() or name[1] in _ORD_VALUES):
+                    for v in _variants(name[1:], street=True):
+                        e = self._add(v)
+                        if si not in e.bare:
+                            e.bare.append(si)
         for nick, key in STREET_NICKNAMES.items():
             si = g.street_index[key]
             for v in _variants(nick.split(), street=True):
@@ -396,6 +403,8 @@ class LocationFinder:
             b = m2.e.streets or m2.e.bare
             if not a or not b:
                 continue
+            if m1.start and toks[m1.start - 1] in ("between", "btwn", "btw", "from"):
+                continue   # "P St between 2nd and 3rd": two cross streets, which do not meet each other
             gap = toks[m1.end:m2.start]
             if not gap:
                 # "A, B" (the comma is no token): only in a list after "intersection of" / "corner of"
@@ -495,8 +504,9 @@ class LocationFinder:
             gap = toks[x.end:y.start]
             if gap not in (["and"], ["&"], ["to"], ["amp"], ["and", "the"], ["to", "the"]) or (t == "from") != (gap[0] == "to"):
                 continue
-            before = [m for m in matches if m.end <= i and (m.e.streets or m.e.bare)]
-            later = [m for m in matches if m.start >= y.end and (m.e.streets or m.e.bare)]
+            # the main street: right before "between" or right after the second cross street
+            before = [m for m in matches if i - 4 <= m.end <= i and (m.e.streets or m.e.bare)]
+            later = [m for m in matches if y.end <= m.start <= y.end + 3 and (m.e.streets or m.e.bare)]
             main = before[-1] if before else (later[0] if later else None)
             if main is None:
                 continue

@@ -196,3 +196,10 @@ def test_a_cross_street_named_elsewhere_narrows_a_long_street(finder):
 def test_highways_are_named_not_placed(finder, text):
     loc = finder.find(text)
     assert loc is not None and loc.lat is None and loc.radius_m > PRECISE_RADIUS_M
+
+
+def test_between_two_numbered_cross_streets_in_south_boston(finder):
+    loc = finder.find("Non resident cars parked on P street between 2nd and 3rd, please send BTD")
+    assert loc.address == "P St between E Second St and E Third St" and loc.neighborhood == "South Boston"
+    a, b = finder.find("P St & E 2nd St"), finder.find("P St & E 3rd St")
+    assert near(loc, ((a.lat + b.lat) / 2, (a.lon + b.lon) / 2), 20)
