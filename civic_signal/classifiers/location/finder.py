@@ -109,6 +109,7 @@ side end top bottom open light lights trash snow ice car cars bus walk home hous
 beach harbor harbour island shore bridge brook mill mills common commons fort mount plain plains
 rock stone wood woods hall pleasant prospect liberty temple chapel college university hospital
 day days night nights week weeks weekend morning evening noon today tonight time times hour hours month year
+milk wall walls curb bike lane lanes sidewalk fence gate crates
 """.split())
 
 #: Hood nicknames that are ordinary words in lower case: counted only when capitalised.
