@@ -7,11 +7,12 @@ except as :attr:`Post.raw`, kept verbatim for the archive.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from civic_signal.core.sanitize import clean_json, clean_str
 
@@ -28,6 +29,26 @@ class _Frozen(BaseModel):
 class Coordinates(_Frozen):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+
+    @classmethod
+    def checked(cls, lat: Any, lon: Any) -> "tuple[Coordinates | None, str | None]":
+        """``(Coordinates, None)`` for a real point; ``(None, warning)`` for malformed ones ("north",
+        NaN, 999, a bool, only one of the two); ``(None, None)`` when both are absent. Never raises:
+        bad coordinates are dropped and said so, the post is kept and located from its text."""
+        if lat is None and lon is None:
+            return None, None
+        nums = []
+        for v in (lat, lon):
+            if isinstance(v, str):   # "42.35" as text is still a number; "north" is not
+                try:
+                    v = float(v.strip())
+                except ValueError:
+                    pass
+            nums.append(v)
+        ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in nums)
+        if ok and -90 <= nums[0] <= 90 and -180 <= nums[1] <= 180:
+            return cls(lat=float(nums[0]), lon=float(nums[1])), None
+        return None, f"coordinates dropped: lat={str(lat)[:20]!r} lon={str(lon)[:20]!r} are not a point on Earth"
 
 
 class Post(_Frozen):
@@ -50,6 +71,25 @@ class Post(_Frozen):
     tags: tuple[str, ...] = Field((), description="matching rule tags and similar labels from the source")
     truncated: bool = False
     raw: dict[str, Any] | None = Field(None, description="the payload as received, for the archive")
+    warnings: tuple[str, ...] = Field((), exclude_if=lambda v: not v,
+                                      description="what was dropped on the way in (e.g. malformed coordinates); "
+                                                  "left out of the JSON when empty")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_bad_coordinates(cls, v: Any) -> Any:
+        # malformed coordinates ("north", NaN, 999) lose nothing: they are dropped with a warning
+        # and the post is kept (located from its text), in every source and replay
+        if isinstance(v, dict) and v.get("coordinates") is not None and not isinstance(v["coordinates"], Coordinates):
+            c = v["coordinates"]
+            lat, lon = (c.get("lat"), c.get("lon")) if isinstance(c, dict) else (c, None)
+            coords, warning = Coordinates.checked(lat, lon)
+            if warning or coords is None:
+                warning = warning or f"coordinates dropped: {str(c)[:40]!r} is not a point"
+                v = {**v, "coordinates": None, "warnings": (*tuple(v.get("warnings") or ()), warning)}
+            else:
+                v = {**v, "coordinates": coords}
+        return v
 
     @field_validator("id", "source", "author", "text", "language", "place", "quoted_id", "reposted_id", "url",
                      mode="before")
@@ -100,7 +140,16 @@ class LocationKind(StrEnum):
     COORDINATES = "coordinates"
 
 
+#: A location whose true spot may be further than this from its point gives no point (lat/lon
+#: null) and its post goes to review, never straight to a ticket.
+PRECISE_RADIUS_M = 300.0
+
+
 class Location(_Frozen):
+    """Where a post is about. ``radius_m``: how far (metres) the true spot may be from ``lat``/``lon``
+    (None: not said, e.g. built by older code). When ``radius_m`` > :data:`PRECISE_RADIUS_M`, ``lat``
+    and ``lon`` are None (set so on validation) while ``text``, ``kind`` and ``neighborhood`` stay."""
+
     text: str
     kind: LocationKind
     address: str | None = None
@@ -108,6 +157,20 @@ class Location(_Frozen):
     lat: float | None = None
     lon: float | None = None
     score: float = Field(0.0, ge=0, le=1)
+    radius_m: float | None = Field(None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _imprecise_has_no_point(cls, v: Any) -> Any:
+        if isinstance(v, dict) and isinstance(v.get("radius_m"), (int, float)) and v["radius_m"] > PRECISE_RADIUS_M \
+                and (v.get("lat") is not None or v.get("lon") is not None):
+            v = {**v, "lat": None, "lon": None}
+        return v
+
+    @property
+    def precise(self) -> bool:
+        """True when the location gives a point a crew can be sent to (radius within 300 m)."""
+        return self.lat is not None and self.lon is not None and (self.radius_m is None or self.radius_m <= PRECISE_RADIUS_M)
 
 
 class Classification(_Frozen):

@@ -82,7 +82,7 @@ def _pack(c: Classification) -> tuple:
     return (c.post_id, c.actionable, c.actionable_score,
             None if cat is None else (cat.code, cat.name, cat.score),
             None if loc is None else (loc.text, loc.kind.value, loc.address, loc.neighborhood, loc.lat, loc.lon,
-                                      loc.score),
+                                      loc.score, loc.radius_m),
             c.language, c.model_version, c.reason)
 
 
@@ -95,7 +95,7 @@ def _unpack(t: tuple) -> Classification:
         "category": None if cat is None else trusted(Category, {"code": cat[0], "name": cat[1], "score": cat[2]}),
         "location": None if loc is None else trusted(Location, {
             "text": loc[0], "kind": LocationKind(loc[1]), "address": loc[2], "neighborhood": loc[3],
-            "lat": loc[4], "lon": loc[5], "score": loc[6]}),
+            "lat": loc[4], "lon": loc[5], "score": loc[6], "radius_m": loc[7]}),
         "language": t[5], "model_version": t[6], "reason": t[7]})
 
 

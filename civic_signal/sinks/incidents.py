@@ -39,7 +39,7 @@ from civic_signal.sinks.archive.models import TicketRow
 from civic_signal.core.sink import Sink
 from civic_signal.sinks.incident_tables import IncidentLockRow, IncidentReportRow, IncidentRow, TicketEventRow
 from civic_signal.sinks.open311.models import MAX_DESCRIPTION
-from civic_signal.sinks.tickets import gate, redact, ticket_id
+from civic_signal.sinks.tickets import gate, needs_review, redact, ticket_id
 
 log = logging.getLogger("civic_signal.incidents")
 
@@ -414,7 +414,7 @@ class _Batch:
                                  url=post.url and post.url[:500], confidence=conf, reported_at=when, created_at=self.now))
         if inc is None:
             incident_id = "i-" + hashlib.sha256(f"{code}|{canonical}".encode()).hexdigest()[:16]
-            status = gate(conf, sink.auto, sink.review)
+            status = gate(conf, sink.auto, sink.review, precise=not needs_review(item))
             tid = ticket_id(f"incident:{incident_id}") if status else None
             incident = dict(
                 id=incident_id, category_code=code, lat=lat, lon=lon, address=address and address[:300],
@@ -440,7 +440,8 @@ class _Batch:
                    last_seen_at=max(inc["last_seen_at"], when), first_seen_at=min(inc["first_seen_at"], when))
         if incident_id not in self.new_set:
             self.dirty.add(incident_id)
-        want = gate(new_conf, sink.auto, sink.review)
+        # an incident with no point is promoted only by a report that places it within 300 m
+        want = gate(new_conf, sink.auto, sink.review, precise=inc["lat"] is not None or not needs_review(item))
         tid, tstatus = inc["ticket_id"], None
         if tid is None and want is not None:
             tid = inc["ticket_id"] = ticket_id(f"incident:{incident_id}")

@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from civic_signal.core.models import ClassifiedPost, Ticket, TicketStatus
+from civic_signal.core.models import PRECISE_RADIUS_M, ClassifiedPost, Ticket, TicketStatus
 from civic_signal.sinks.archive import Archive
 from civic_signal.core.sink import Sink
 
@@ -76,9 +76,20 @@ def ticket_id(key: str) -> str:
     return "t-" + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
-def gate(confidence: float, auto: float, review: float) -> TicketStatus | None:
+def needs_review(item: ClassifiedPost) -> bool:
+    """True when the post is placed less precisely than :data:`PRECISE_RADIUS_M` (a location with
+    ``radius_m`` over 300 m, hence no point, and no coordinates on the post): a person must look
+    before a crew is sent, so such a post never becomes a ticket straight away."""
+    loc = item.classification.location
+    return (item.post.coordinates is None and loc is not None and loc.radius_m is not None
+            and loc.radius_m > PRECISE_RADIUS_M)
+
+
+def gate(confidence: float, auto: float, review: float, *, precise: bool = True) -> TicketStatus | None:
+    """PENDING (filed straight away) at ``auto`` or above, REVIEW at ``review`` or above, else
+    None. ``precise=False`` (see :func:`needs_review`) caps the answer at REVIEW."""
     if confidence >= auto:
-        return TicketStatus.PENDING
+        return TicketStatus.PENDING if precise else TicketStatus.REVIEW
     if confidence >= review:
         return TicketStatus.REVIEW
     return None
@@ -115,7 +126,7 @@ class OutboxSink(Sink):
             c = item.classification
             if not c.actionable or c.category is None or item.post.is_repost:
                 continue
-            status = gate(c.confidence, self.auto, self.review)
+            status = gate(c.confidence, self.auto, self.review, precise=not needs_review(item))
             if status is not None:
                 tickets.append(build_ticket(item, status))
         self.archive.queue_tickets(tickets)

@@ -28,7 +28,8 @@ from civic_signal.classifiers.location.nicknames import EXTRA_PLACES, NEIGHBORHO
 from civic_signal.classifiers.location.normalize import display_street, street_key, tokens
 from civic_signal.classifiers.location.projection import stateplane_ft_to_lonlat
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_LINE_STEP_M = 120.0  # spacing of the street-line points kept from the OSM centrelines
 E5 = 100_000  # coordinates are stored as integers of 1e-5 degree (about 1 m)
 
 _NUM_RE = re.compile(r"^\s*(\d+)(?:[a-z](?=[\s\-–]))?(?:\s*[-–\s]\s*(\d+)(?:[a-z](?=[\s\-–]))?)?\s*(\D.*)$", re.I)
@@ -214,6 +215,9 @@ def build(data_dir: Path, max_year: int = 2017) -> tuple[dict, dict]:
             h = hoods.of(lat, lon, 0.002)
             if h >= 0:
                 inters.append([sidx[a], sidx[b], _rd(lat), _rd(lon), h, len(cl)])
+    osm_inters, lines, osm_stats = _osm(gz, sidx, hoods, inters)
+    inters += osm_inters
+    stats.update(osm_stats)
     inter_lookup: dict[tuple[str, str], tuple[float, float]] = {}
     for a, b, la, lo, h, n in inters:
         k = tuple(sorted((keys[a], keys[b])))
@@ -304,6 +308,7 @@ def build(data_dir: Path, max_year: int = 2017) -> tuple[dict, dict]:
         "streets": street_rows,
         "points": {str(s): sorted(rows) for s, rows in sorted(points.items())},
         "intersections": sorted(inters),
+        "lines": {str(s): sorted(rows) for s, rows in sorted(lines.items())},
         "places": sorted(places, key=lambda p: (p[0], p[2], p[3])),
         "foreign": sorted(foreign),
         "zips": sorted(zips),
@@ -312,6 +317,84 @@ def build(data_dir: Path, max_year: int = 2017) -> tuple[dict, dict]:
                   "intersections": len(inters), "places": len(places), "foreign_names": len(foreign),
                   "zips": len(zips)})
     return out, stats
+
+
+def _osm(gz: Path, sidx: dict[str, int], hoods: "_Hoods", inters: list) -> tuple[list, dict, dict]:
+    """Street geometry from the OpenStreetMap centrelines (ODbL, "(c) OpenStreetMap contributors").
+
+    Returns the crossings of ``boston_intersections.csv`` (computed from the centreline nodes) that
+    the Open311 records lack (a pair already within 60 m of a record cluster is not added again),
+    as intersection rows with ``n = 1``; and per street, points every ~120 m along its lines in
+    Boston (``[lat, lon, hood]``), which give each street its extent per neighbourhood."""
+    from civic_signal.classifiers.location.normalize import street_key
+    have: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    for a, b, la, lo, h, n in inters:
+        have[(min(a, b), max(a, b))].append((la, lo))
+    out, stats = [], defaultdict(int)
+    path = gz / "boston_intersections.csv"
+    if path.exists():
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if row["municipality"] != "Boston":
+                    continue
+                a, b = sidx.get(street_key(row["street_a"])), sidx.get(street_key(row["street_b"]))
+                if a is None or b is None or a == b:
+                    stats["osm_crossings_unmatched"] += 1
+                    continue
+                la, lo = _rd(float(row["lat"])), _rd(float(row["lon"]))
+                k = (min(a, b), max(a, b))
+                if any(abs(la - x) < 55 and abs(lo - y) < 75 for x, y in have[k]):
+                    stats["osm_crossings_known"] += 1
+                    continue
+                h = hoods.of(la / E5, lo / E5, 0.002)
+                if h >= 0:
+                    out.append([k[0], k[1], la, lo, h, 1])
+                    have[k].append((la, lo))
+                    stats["osm_crossings_added"] += 1
+    lines: dict[int, set] = defaultdict(set)
+    path = gz / "boston_street_centerlines.geojson"
+    if path.exists():
+        import math
+        g = json.loads(path.read_text(encoding="utf-8"))
+        for f in g["features"]:
+            p = f["properties"]
+            if p.get("municipality") != "Boston" or not p.get("name"):
+                continue
+            si = sidx.get(street_key(p["name"]))
+            if si is None:
+                stats["osm_lines_unmatched"] += 1
+                continue
+            geom = f["geometry"]
+            parts = geom["coordinates"] if geom["type"] == "MultiLineString" else [geom["coordinates"]]
+            for coords in parts:
+                pts = [coords[0]]
+                acc = 0.0
+                for (x0, y0), (x1, y1) in zip(coords, coords[1:]):
+                    d = math.hypot((x1 - x0) * 82_000, (y1 - y0) * 111_000)
+                    acc += d
+                    if acc >= _LINE_STEP_M:
+                        pts.append((x1, y1))
+                        acc = 0.0
+                if pts[-1] != coords[-1]:
+                    pts.append(coords[-1])
+                for x, y in pts:
+                    lines[si].add((_rd(y), _rd(x)))
+            stats["osm_lines"] += 1
+    rows: dict[int, list] = {}
+    for si, pts in lines.items():
+        kept, seen = [], set()
+        for la, lo in sorted(pts):
+            cell = (la // 40, lo // 55)   # about 40 m: one point per cell is enough
+            if cell in seen:
+                continue
+            seen.add(cell)
+            h = hoods.of(la / E5, lo / E5, 0.001)
+            if h >= 0:
+                kept.append([la, lo, h])
+        if kept:
+            rows[si] = kept
+    stats["line_points"] = sum(len(v) for v in rows.values())
+    return out, rows, dict(stats)
 
 
 def _csv_hoods(s: str, names: list[str]) -> list[str]:

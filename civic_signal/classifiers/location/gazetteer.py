@@ -24,7 +24,7 @@ import numpy as np
 from civic_signal.config.errors import ConfigError
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "gazetteer" / "gazetteer.json.gz"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _E5 = 100_000.0
 _GRID = 0.002  # degrees, for the nearest-address grid (about 200 m)
 _CACHE_MAX = 50_000  # answers kept per look-up cache (cleared when full)
@@ -46,6 +46,7 @@ class Hit:
     hood: str | None
     score: float
     address: str | None = None
+    radius: float = 50.0   # metres: how far the true spot may be from (lat, lon)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,10 @@ class Gazetteer:
             # intersection points are street points too (no number)
             for si in (a, b):
                 self._pts.setdefault(si, []).append((0, la / _E5, lo / _E5, hn[h]))
+        # OpenStreetMap centreline points (every ~120 m): street points too, and each street's extent
+        for s, rows in data.get("lines", {}).items():
+            pts = self._pts.setdefault(int(s), [])
+            pts.extend((0, la / _E5, lo / _E5, hn[h]) for la, lo, h in rows)
         self.places: list[Place] = []
         self.place_phrases: list[tuple[str, int]] = []
         for name, kind, la, lo, h, phrases in data["places"]:
@@ -179,11 +184,24 @@ class Gazetteer:
             if hit is not None:
                 return hit
         best = None
+        hits = []
         for h, (nums, pts) in split.items():
             hit = _address_in(nums, pts, num, self.street_display[si])
-            if hit is not None and (best is None or (hit.score, len(nums)) > best[0]):
-                best = ((hit.score, len(nums)), hit)
-        return best[1] if best else None
+            if hit is not None:
+                hits.append((hit, len(nums)))
+                if best is None or (hit.score, len(nums)) > best[0]:
+                    best = ((hit.score, len(nums)), hit)
+        if best is None:
+            return None
+        hit, n_best = best[1], best[0][1]
+        # one name, several streets ("120 Washington St" in Brighton and in Dorchester): as uncertain
+        # as the good candidates are apart, unless the neighbourhood settled it or one of them is
+        # much the better known (a third of its records or fewer: "10 Tremont St" is downtown)
+        far = max((distance_m(hit.lat, hit.lon, o.lat, o.lon) for o, n in hits
+                   if o.score >= 0.85 and n * 3 > n_best), default=0.0)
+        if far > hit.radius:
+            hit = Hit(hit.lat, hit.lon, hit.hood, hit.score, hit.address, far)
+        return hit
 
     def street(self, si: int, hood: str | None = None, near: tuple[float, float] | None = None) -> Hit | None:
         """A point on the street: nearest to ``near`` if given, else the middle of its points in
@@ -201,7 +219,7 @@ class Gazetteer:
             got = self._near_cache.get(nkey)
             if got is None:
                 p = min(pts, key=lambda p: (p[1] - near[0]) ** 2 + ((p[2] - near[1]) * 0.74) ** 2)
-                got = Hit(p[1], p[2], p[3], 0.6, hit.address)
+                got = Hit(p[1], p[2], p[3], 0.6, hit.address, distance_m(p[1], p[2], near[0], near[1]) + 120.0)
                 if len(self._near_cache) >= _CACHE_MAX:
                     self._near_cache.clear()
                 self._near_cache[nkey] = got
@@ -209,9 +227,10 @@ class Gazetteer:
         return hit
 
     def _street_mid(self, si: int, hood: str | None):
-        pts = self._pts.get(si)
-        if not pts:
+        allpts = self._pts.get(si)
+        if not allpts:
             return False
+        pts = allpts
         if hood and any(p[3] == hood for p in pts):
             pts = [p for p in pts if p[3] == hood]
         by_hood: dict[str, list] = defaultdict(list)
@@ -224,7 +243,22 @@ class Gazetteer:
         # snap to the nearest real point so the answer lies on the street
         p = min(hp, key=lambda p: (p[1] - mid[0]) ** 2 + (p[2] - mid[1]) ** 2)
         score = 0.5 if len(by_hood) == 1 or hood else 0.4
-        return Hit(p[1], p[2], h, score, self.street_display[si]), _thin(sorted(pts), 150)
+        # how far the spot may be: the 60th percentile distance to the street's points (in the
+        # named neighbourhood, else anywhere: a name in several places is as uncertain as its spread)
+        radius = _spread(p[1], p[2], pts) + 30.0
+        return Hit(p[1], p[2], h, score, self.street_display[si], radius), _thin(sorted(pts), 150)
+
+    def distance_to_street(self, si: int, lat: float, lon: float) -> float:
+        """Metres from the point to the nearest known point of the street (inf if it has none)."""
+        pts = self._pts.get(si)
+        if not pts:
+            return math.inf
+        return min(math.hypot((p[1] - lat) * 111_000, (p[2] - lon) * 82_000) for p in pts)
+
+    def street_extent(self, si: int, hood: str | None = None) -> float | None:
+        """The radius (m) of a point on the street (in ``hood`` if it runs there): see :meth:`street`."""
+        hit = self.street(si, hood)
+        return hit.radius if hit else None
 
     def intersection(self, a_cands, b_cands, hood: str | None = None, approx: bool = True) -> tuple[Hit, int, int] | None:
         """Where a street of ``a_cands`` meets one of ``b_cands``: from the Open311 intersection
@@ -250,7 +284,7 @@ class Gazetteer:
         if found:
             m, n, la, lo, h, a, b = max(found, key=lambda f: (f[0], f[1]))
             disp = f"{self.street_display[a]} & {self.street_display[b]}"
-            return Hit(la, lo, h, 0.9 if n >= 2 else 0.8, disp), a, b
+            return Hit(la, lo, h, 0.9 if n >= 2 else 0.8, disp, 80.0), a, b
         if not approx:
             return None
         best = None
@@ -266,7 +300,7 @@ class Gazetteer:
             return None
         _, p, q, a, b = best
         disp = f"{self.street_display[a]} & {self.street_display[b]}"
-        return Hit((p[1] + q[1]) / 2, (p[2] + q[2]) / 2, p[3], 0.65, disp), a, b
+        return Hit((p[1] + q[1]) / 2, (p[2] + q[2]) / 2, p[3], 0.65, disp, 60.0 + math.sqrt(best[0]) * 111_000), a, b
 
     def _thinned(self, si: int) -> tuple[list, np.ndarray, np.ndarray]:
         t = self._thin_arrays.get(si)
@@ -338,7 +372,7 @@ def _address_in(nums: list[int], pts: list[tuple], num: int, street: str) -> Hit
     pos = bisect.bisect_left(nums, num)
     if pos < len(nums) and nums[pos] == num:
         p = pts[pos]
-        return Hit(p[1], p[2], p[3], 0.95, disp)
+        return Hit(p[1], p[2], p[3], 0.95, disp, 30.0)
     for parity in (True, False):
         lo = hi = None
         for i in range(pos - 1, max(-1, pos - 40), -1):
@@ -353,12 +387,21 @@ def _address_in(nums: list[int], pts: list[tuple], num: int, street: str) -> Hit
             a, b = pts[lo], pts[hi]
             if b[0] - a[0] <= 400 and distance_m(a[1], a[2], b[1], b[2]) < 1500:
                 f = (num - a[0]) / (b[0] - a[0])
-                return Hit(a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2]), a[3], 0.85, disp)
+                gap = distance_m(a[1], a[2], b[1], b[2])
+                return Hit(a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2]), a[3], 0.85, disp,
+                           40.0 + min(gap, 1500.0) * min(f, 1 - f) * 0.5)
         near = [i for i in (lo, hi) if i is not None and abs(nums[i] - num) <= 60]
         if near:
             p = pts[min(near, key=lambda i: abs(nums[i] - num))]
-            return Hit(p[1], p[2], p[3], 0.7, disp)
+            return Hit(p[1], p[2], p[3], 0.7, disp, 60.0 + 3.0 * abs(p[0] - num))
     return None
+
+
+def _spread(lat: float, lon: float, pts) -> float:
+    """60th percentile distance (m) from (lat, lon) to the points (flat-earth, fine at city scale):
+    with the true spot spread along the street, it holds the spot in about 4 of 5 real posts (dev half)."""
+    d = sorted(math.hypot((p[1] - lat) * 111_000, (p[2] - lon) * 82_000) for p in pts)
+    return d[min(len(d) - 1, int(len(d) * 0.6))] if d else 0.0
 
 
 def _thin(pts, limit: int = 60):

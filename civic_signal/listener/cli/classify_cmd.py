@@ -4,12 +4,14 @@ classify reads JSON lines (``text``; optional ``id``, ``created_at``, ``lat``, `
 ``lang``) and writes one JSON line per input line, in order::
 
     {"id": ..., "actionable": bool, "category": {"code", "name", "score"} | null,
-     "location": {"text", "kind", "address", "neighborhood", "lat", "lon", "score"} | null}
+     "location": {"text", "kind", "address", "neighborhood", "lat", "lon", "score", "radius_m"} | null}
 
 ``id`` echoes the input's ``id``, or the 1-based line number when absent. A line that is not
 valid JSON, not an object, or has no string ``text`` gives ``{"id": ..., "error": "..."}`` and
 the run goes on. Blank lines are skipped (they produce no output line). Extra keys written
 (``language``, ``reason``, ``actionable_score``, ``confidence``) may be ignored by readers.
+Malformed ``lat``/``lon`` ("north", NaN, 999, only one of them) do not refuse the line: they are
+dropped, the post is located from its text, and ``"warnings": ["coordinates dropped: ..."]`` says so.
 
 eval takes the same lines plus gold ``code`` (null: not a report), ``actionable`` and/or
 ``lat``/``lon``, and prints the figures of :mod:`civic_signal.classifiers.evaluate` (``--json`` for JSON).
@@ -46,9 +48,9 @@ def parse_line(line: str, lineno: int):
     if not isinstance(text, str):
         return ident, "missing text" if text is None else "text must be a string"
     try:
-        coords = None
-        if obj.get("lat") is not None and obj.get("lon") is not None:
-            coords = Coordinates(lat=float(obj["lat"]), lon=float(obj["lon"]))
+        # malformed coordinates ("north", NaN, 999, one of the two) are dropped with a warning
+        # and the post is classified and located from its text
+        coords, warning = Coordinates.checked(obj.get("lat"), obj.get("lon"))
         created = obj.get("created_at")
         created_at = datetime.now(timezone.utc)
         if isinstance(created, str) and created:
@@ -57,21 +59,22 @@ def parse_line(line: str, lineno: int):
                 created_at = created_at.replace(tzinfo=timezone.utc)
         lang = obj.get("lang") or obj.get("language")
         post = Post.build(id=str(ident)[:200] or str(lineno), source="classify", text=text, created_at=created_at,
-                          coordinates=coords, language=lang if isinstance(lang, str) else None)
+                          coordinates=coords, language=lang if isinstance(lang, str) else None,
+                          warnings=(warning,) if warning else ())
     except (ValueError, TypeError) as exc:
         return ident, f"invalid line: {str(exc).splitlines()[0][:200]}"
     return ident, post
 
 
-def result_json(ident, c) -> dict:
-    """The output object of one classification (the CLI contract)."""
+def result_json(ident, c, post=None) -> dict:
+    """The output object of one classification (the CLI contract); ``warnings`` only when the post has some."""
     cat = c.category.model_dump(mode="json") if c.category else None
     loc = None
     if c.location is not None:
         loc = c.location.model_dump(mode="json")
     return {"id": ident, "actionable": c.actionable, "category": cat, "location": loc,
             "language": c.language, "reason": c.reason, "actionable_score": c.actionable_score,
-            "confidence": c.confidence}
+            "confidence": c.confidence, **({"warnings": list(post.warnings)} if post is not None and post.warnings else {})}
 
 
 def classify_lines(classifier, lines: Iterable[str]) -> Iterator[dict]:
@@ -85,7 +88,7 @@ def classify_lines(classifier, lines: Iterable[str]) -> Iterator[dict]:
             if isinstance(p, str):
                 yield {"id": ident, "error": p}
             else:
-                yield result_json(ident, next(results))
+                yield result_json(ident, next(results), p)
         pending.clear()
 
     for lineno, line in enumerate(lines, 1):
@@ -114,6 +117,39 @@ def _classifier(ctx: typer.Context, kind: str | None):
     return load_classifier(settings, kind)
 
 
+def _eval_location(path: str, as_json: bool) -> None:
+    """``eval --location``: see :func:`civic_signal.classifiers.location.realtext.score_real`."""
+    import os
+    from civic_signal.classifiers.location.realtext import real_rows, render, score_real
+    from civic_signal.config.errors import InputError
+    if path.startswith("open311:"):
+        split = path.split(":", 1)[1]
+        if split not in ("dev", "test"):
+            raise InputError(f"unknown split {split!r}", hint="open311:test (2018-07..12) or open311:dev (2018-01..06)")
+        data = os.environ.get("CIVIC_SHARED_DATA") or str(Path(__file__).resolve().parents[4] / "shared" / "data")
+        if not (Path(data) / "boston_open311_2008_2018.jsonl.gz").exists():
+            raise InputError(f"no Open311 dump under {data}", hint="set CIVIC_SHARED_DATA to the shared data folder")
+        start, end = ("2018-01-01", "2018-07-01") if split == "dev" else ("2018-07-01", "2019-01-01")
+        rows = list(real_rows(data, start, end))
+    else:
+        fh = _open(path)
+        try:
+            rows = []
+            for ln in fh:
+                try:
+                    obj = json.loads(ln)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict) and isinstance(obj.get("text"), str) and \
+                        isinstance(obj.get("lat"), (int, float)) and isinstance(obj.get("lon"), (int, float)):
+                    rows.append(obj)
+        finally:
+            if fh is not sys.stdin:
+                fh.close()
+    rep = score_real(rows)
+    typer.echo(json.dumps(rep, indent=2) if as_json else render(rep))
+
+
 def register(app: typer.Typer) -> None:
     @app.command("classify")
     def classify(ctx: typer.Context,
@@ -137,8 +173,17 @@ def register(app: typer.Typer) -> None:
                  path: str = typer.Argument(..., help="Gold JSON lines: text plus code and/or lat/lon."),
                  kind: str = typer.Option(None, "--kind", help="spacy | keyword (default: classifier.kind)."),
                  as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+                 location: bool = typer.Option(False, "--location",
+                                               help="Location mode: score only where posts are placed. PATH holds "
+                                                    "text/lat/lon(/kind) lines, or is open311:test / open311:dev "
+                                                    "(real 2018 descriptions from $CIVIC_SHARED_DATA)."),
                  ) -> None:
-        """Per-category precision/recall/F1, macro F1, actionable accuracy, location hit rate (300 m)."""
+        """Per-category precision/recall/F1, macro F1, actionable accuracy, location hit rate (300 m).
+
+        With ``--location``: precision, recall and F1 of the points given within 300 m, by kind."""
+        if location:
+            _eval_location(path, as_json)
+            return
         from civic_signal.classifiers.evaluate import render, score
         clf = _classifier(ctx, kind)
         fh = _open(path)

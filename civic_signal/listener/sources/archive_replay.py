@@ -56,9 +56,10 @@ class ArchiveSource(Source):
 
     @staticmethod
     def to_post(row) -> Post:
-        coords = Coordinates(lat=row.lat, lon=row.lon) if row.lat is not None and row.lon is not None else None
+        coords, warning = Coordinates.checked(row.lat, row.lon)
         return Post.build(id=row.id, source=row.source, author=row.author, text=row.text or "",
                           created_at=_utc(row.created_at), language=row.language, coordinates=coords,
+                          warnings=(warning,) if warning else (),
                           place=row.place, url=row.url, is_repost=bool(row.is_repost),
                           reposted_id=row.reposted_id, quoted_id=row.quoted_id)
 

@@ -86,12 +86,8 @@ def parse_datasift(obj: Any) -> Post | PostDeleted | None:
         raise ParseError(f"interaction {iid}: interaction.content is missing")
     author = _dict(inter.get("author"))
     geo = _dict(inter.get("geo"))
-    coords = None
-    if geo:
-        try:
-            coords = Coordinates(lat=geo.get("latitude"), lon=geo.get("longitude"))
-        except ValidationError:
-            coords = None  # raw keeps it
+    coords, warning = Coordinates.checked(geo.get("latitude"), geo.get("longitude")) if geo else (None, None)
+    # malformed coordinates are dropped with a warning (raw keeps them); the post is kept
     media = [m.get("media_url_https") or m.get("media_url") or m.get("url")
              for m in twitter.get("media") or [] if isinstance(m, dict)] if isinstance(twitter.get("media"), list) else []
     tags = inter.get("tags") if isinstance(inter.get("tags"), list) else []
@@ -102,6 +98,7 @@ def parse_datasift(obj: Any) -> Post | PostDeleted | None:
             id=f"datasift:{iid}", source="datasift", author=_str(author.get("username")) or _str(author.get("name")),
             text=text, created_at=parse_time(inter.get("created_at"), "interaction.created_at"),
             language=_str(_dict(body.get("language")).get("tag")), coordinates=coords,
+            warnings=(warning,) if warning else (),
             place=place if isinstance(place, str) else None,
             media_urls=tuple(u for u in media if isinstance(u, str)),
             is_reply=twitter.get("in_reply_to_status_id") is not None,

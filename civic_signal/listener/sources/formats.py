@@ -57,15 +57,16 @@ def _key(value: Any) -> str | int | None:
     return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
-def _coordinates(point: Any) -> Coordinates | None:
-    """A GeoJSON point ``[lon, lat]``; a malformed or impossible one is ignored (``raw`` keeps it)."""
+def _coordinates(point: Any) -> tuple[Coordinates | None, tuple[str, ...]]:
+    """A GeoJSON point ``[lon, lat]``; a malformed or impossible one is dropped with a warning (the
+    post is kept and located from its text; ``raw`` keeps the original)."""
+    if point is None:
+        return None, ()
     if not isinstance(point, dict) or not isinstance(point.get("coordinates"), list) or len(point["coordinates"]) != 2:
-        return None
+        return None, (f"coordinates dropped: {str(point)[:60]!r} is not a GeoJSON point",)
     lon, lat = point["coordinates"]
-    try:
-        return Coordinates(lat=lat, lon=lon)
-    except ValidationError:
-        return None
+    coords, warning = Coordinates.checked(lat, lon)
+    return coords, (warning,) if warning else ()
 
 
 def parse_x_v2(obj: dict[str, Any]) -> Post | None:
@@ -86,7 +87,7 @@ def parse_x_v2(obj: dict[str, Any]) -> Post | None:
     handle = username if username and len(username) <= 50 else "i"  # x.com/i/status/ID works for anyone
     place_name = None
     geo = data.get("geo") if isinstance(data.get("geo"), dict) else {}
-    coords = _coordinates(geo.get("coordinates"))
+    coords, warnings = _coordinates(geo.get("coordinates"))
     if _key(geo.get("place_id")) in places:
         place_name = places[geo["place_id"]].get("full_name")
     refs = _dicts(data.get("referenced_tweets"))
@@ -106,6 +107,7 @@ def parse_x_v2(obj: dict[str, Any]) -> Post | None:
             is_reply=replied, is_repost=reposted is not None or text.startswith("RT @"),
             reposted_id=f"x:{reposted}" if reposted else None, quoted_id=f"x:{quoted}" if quoted else None,
             url=f"https://x.com/{quote(handle, safe='')}/status/{quote(tid, safe='')}", tags=tags, raw=obj,
+            warnings=warnings,
         )
     except ValidationError as exc:
         raise ParseError(f"tweet {tid}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None

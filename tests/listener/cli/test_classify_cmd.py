@@ -58,3 +58,17 @@ def test_eval_prints_the_figures(tmp_path):
 def test_missing_file_is_an_error(tmp_path):
     res = CliRunner().invoke(app, ["classify", str(tmp_path / "nope.jsonl")])
     assert res.exit_code != 0
+
+
+def test_classify_keeps_a_post_with_bad_coordinates_and_says_so():
+    lines = "\n".join(json.dumps({"id": i, "text": "Huge pothole outside 25 Sheridan St in JP", "lat": lat, "lon": -71.1})
+                      for i, lat in enumerate(["north", 999])) + "\n" + \
+        '{"id": 2, "text": "Huge pothole outside 25 Sheridan St in JP", "lat": NaN, "lon": -71.1}\n'
+    res = CliRunner().invoke(app, ["classify", "-"], input=lines)
+    assert res.exit_code == 0, res.output
+    out = [json.loads(x) for x in res.output.splitlines()]
+    assert len(out) == 3
+    for o in out:
+        assert "error" not in o and o["category"]["code"] == "REQPOTHL"
+        assert o["location"]["kind"] == "address" and o["location"]["address"] == "25 Sheridan St"   # from the text
+        assert o["warnings"] and o["warnings"][0].startswith("coordinates dropped")
