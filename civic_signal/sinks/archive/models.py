@@ -106,3 +106,16 @@ class CursorRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=200)
     value: str = Field(max_length=500)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class ExportedPostRow(SQLModel, table=True):
+    """Which post is in which exported file (``civic-signal export``, ``civic-signal report``), so
+    that a post deleted at its source can take the files holding it away (sinks/forget.py)."""
+
+    __tablename__ = "exported_posts"
+    __table_args__ = (sa.UniqueConstraint("path", "post_id", name="uq_exported_posts_path_post"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    path: str = Field(max_length=1000, index=True)
+    post_id: str = Field(max_length=200, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
