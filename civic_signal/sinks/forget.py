@@ -127,8 +127,10 @@ def forget_post(conn: sa.Connection, post_id: str, now: datetime) -> dict[str, i
         touched_tickets.add(row.id)
         if row.status in UNSENT:
             out["tickets_cancelled"] += conn.execute(sa.update(T).where(T.c.id == row.id, T.c.status.in_(UNSENT)).values(
-                status="cancelled", description=GONE, last_error=GONE, updated_at=now)).rowcount or 0
+                status="cancelled", description=GONE, last_error=GONE, address=None, lat=None, lon=None,
+                updated_at=now)).rowcount or 0
         elif row.status != "cancelled":
+            conn.execute(sa.update(T).where(T.c.id == row.id).values(address=None, lat=None, lon=None))
             _rewrite_sent(conn, row.id, _sent_description(row.id), now, out)
         elif row.description != GONE:
             conn.execute(sa.update(T).where(T.c.id == row.id).values(description=GONE, updated_at=now))
@@ -197,6 +199,7 @@ def _forget_in_incident(conn: sa.Connection, iid: str, post_id: str, now: dateti
                 status="cancelled", description=GONE, last_error=GONE, address=None, lat=None, lon=None,
                 updated_at=now)).rowcount or 0
         elif tid and tstatus not in (None, "cancelled"):
+            conn.execute(sa.update(T).where(T.c.id == tid).values(address=None, lat=None, lon=None))
             _rewrite_sent(conn, tid, _sent_description(tid), now, out)
         return
 
@@ -231,7 +234,8 @@ def _forget_in_incident(conn: sa.Connection, iid: str, post_id: str, now: dateti
             post_id=first.post_id, description=compose_description(body, where, links, len(alive), tid),
             address=address and address[:300], lat=lat, lon=lon, confidence=values["confidence"], updated_at=now))
     else:
-        conn.execute(sa.update(T).where(T.c.id == tid).values(post_id=first.post_id))
+        conn.execute(sa.update(T).where(T.c.id == tid).values(post_id=first.post_id, address=address and address[:300],
+                                                              lat=lat, lon=lon))
         _rewrite_sent(conn, tid, compose_description(GONE_SENT, where, links, len(alive), tid), now, out)
 
 
