@@ -1,0 +1,110 @@
+"""civic_signal.sinks.forget: the parts of a delete the end-to-end test does not reach one by one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from civic_signal.core.models import (Category, Classification, ClassifiedPost, Coordinates, DeadLetter, Location,
+                                      LocationKind, Ticket, TicketStatus)
+from civic_signal.sinks.archive import Archive
+from civic_signal.sinks.archive.models import ClassificationRow, DeadLetterRow, ExportedPostRow, TicketRow
+from civic_signal.sinks.forget import needles, quotes, shingles
+from civic_signal.sinks.incident_tables import IncidentRow
+from civic_signal.sinks.incidents import IncidentSink
+from tests.conftest import make_post
+from tests.services.postgres import db_url, pg_server, pg_url  # noqa: F401  (fixtures)
+
+T0 = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+
+
+def classified(n: int, text: str, minutes: int = 0, url: str | None = None) -> ClassifiedPost:
+    post = make_post(text, n=n, created_at=T0 + timedelta(minutes=minutes), url=url,
+                     coordinates=Coordinates(lat=42.35, lon=-71.06))
+    return ClassifiedPost(post=post, classification=Classification(
+        post_id=post.id, actionable=True, actionable_score=0.9, category=Category(code="REQPOTHL", name="Pothole", score=0.9),
+        location=Location(text="Dot Ave", kind=LocationKind.STREET, address="Dot Ave", lat=42.35, lon=-71.06, score=0.8),
+        model_version="test"))
+
+
+def test_shingles_quotes_and_needles():
+    assert shingles("A couch, on the sidewalk!") == {"a couch on", "couch on the", "on the sidewalk"}
+    assert quotes("x COUCH on   the y", shingles("a couch on the sidewalk"))
+    assert not quotes("couch the on", shingles("a couch on the sidewalk"))
+    assert needles("mastodon:110000000000000001") == ["110000000000000001"]
+    assert needles("bsky:did:plc:abcdefgh/3kabcdefghijk") == ["did:plc:abcdefgh", "3kabcdefghijk"]
+    assert needles("test:7") == []  # too short to find in a payload without false matches
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+def test_a_later_report_deleted_leaves_the_incident_and_its_ticket_without_its_link(db_url):
+    a = Archive(db_url)
+    sink = IncidentSink(a, auto_threshold=0.5, review_threshold=0.3)
+    items = [classified(1, "Deep pothole on Dot Ave near the bakery", 0, "https://x.example/1"),
+             classified(2, "Crater sized hole swallowing bikes near Dot Ave", 5, "https://x.example/2"),
+             classified(3, "Pothole on Dot Ave still not fixed today", 9, "https://x.example/3")]
+    a.write_classified(items)
+    out = sink.add_many(items)
+    tid = out[0].ticket_id
+    counts = a.forget_post("test:2")
+    assert counts["incidents_changed"] == 1 and counts["tickets_cancelled"] == 0
+    with a.engine.connect() as conn:
+        inc = conn.execute(sa.select(IncidentRow.__table__)).one()
+        t = conn.execute(sa.select(TicketRow.__table__).where(TicketRow.__table__.c.id == tid)).one()
+    assert inc.report_count == 2 and inc.first_post_id == "test:1" and inc.body.startswith("Deep pothole")
+    assert "x.example/2" not in t.description and "x.example/3" in t.description and t.status == "pending"
+    assert "Crater" not in t.description and "2 reports" in t.description
+    # the same post again (a redelivery) is not filed again
+    assert sink.add(items[1]).skipped == "deleted at the source"
+    with a.engine.connect() as conn:
+        assert conn.execute(sa.select(IncidentRow.__table__.c.report_count)).scalar() == 2
+
+
+def test_a_post_deleted_before_it_arrives_gets_no_classification_ticket_incident_or_payload(tmp_path):
+    a = Archive(f"sqlite:///{tmp_path}/f.db")
+    a.forget_post("test:5")
+    item = classified(5, "Pothole on Dot Ave by the school")
+    a.write_classified([item])
+    a.queue_tickets([Ticket(id="t5", post_id="test:5", service_code="REQPOTHL", description=item.post.text,
+                            confidence=0.9, status=TicketStatus.PENDING)])
+    a.write_dead_letters([DeadLetter(stage="sink", reason="boom", payload=item.post.text, post_id="test:5")])
+    assert IncidentSink(a, auto_threshold=0.5, review_threshold=0.3).add(item).skipped == "deleted at the source"
+    assert a.count(ClassificationRow) == 0 and a.count(TicketRow) == 0 and a.count(IncidentRow) == 0
+    with a.session() as s:
+        letters = {d.stage: d.payload for d in s.query(DeadLetterRow).all()}
+    assert letters["sink"] == "[deleted at the source]"
+
+
+def test_dead_letters_holding_the_raw_line_lose_it_others_keep_theirs(tmp_path):
+    a = Archive(f"sqlite:///{tmp_path}/f.db")
+    raw = '{"id":"110000000000000009","content":"<p>Someone dumped a couch on Elm St'
+    a.write_dead_letters([
+        DeadLetter(stage="source", reason="invalid JSON: unexpected end of data", payload=raw, origin="mastodon"),
+        DeadLetter(stage="source", reason="not a post: input_value='Someone dumped a couch on Elm St'",
+                   payload='{"id":"110000000000000009"}', origin="mastodon"),
+        DeadLetter(stage="source", reason="invalid JSON", payload='{"id":"110000000000000010","content":"x',
+                   origin="mastodon")])
+    a.write_posts([make_post("Someone dumped a couch on Elm St", n=9, id="mastodon:110000000000000009")])
+    assert a.forget_post("mastodon:110000000000000009")["dead_letters"] == 2
+    with a.session() as s:
+        rows = sorted(s.query(DeadLetterRow).all(), key=lambda d: d.id)
+    assert [r.payload for r in rows[:2]] == ["[deleted at the source]"] * 2
+    assert "couch" not in rows[1].reason and rows[0].reason.startswith("invalid JSON")
+    assert rows[2].payload.startswith('{"id":"110000000000000010"')  # another post's letter is untouched
+
+
+def test_exported_files_holding_the_post_are_removed(tmp_path):
+    a = Archive(f"sqlite:///{tmp_path}/f.db")
+    held, other, stuck = tmp_path / "held.csv", tmp_path / "other.csv", tmp_path / "stuck"
+    held.write_text("test:1,Pothole\n")
+    other.write_text("test:2,Streetlight\n")
+    stuck.mkdir()  # cannot be unlinked: stays recorded, tried again on the next delete
+    a.register_export([held, stuck], ["test:1", "test:2"])
+    a.register_export([other], ["test:2"])
+    assert a.forget_post("test:1")["files_removed"] == 1
+    assert not held.exists() and other.exists()
+    with a.session() as s:
+        paths = {r.path for r in s.query(ExportedPostRow).all()}
+    assert paths == {str(stuck.resolve()), str(other.resolve())}
