@@ -11,9 +11,11 @@ archive writer runs for each :class:`civic_signal.core.models.PostDeleted`) reac
   never counts it again) but loses its link. An incident with no other live report closes and
   loses its body, place and first post; otherwise the next report (by time) becomes its first
   post, its body is that report's redacted text, its place that report's, its count and times
-  those of the remaining reports. The category's ``incident_locks`` row is updated first: that
-  serializes with the incident sinks and tells each one to read the category again, so no sink
-  writes a cached body or link back;
+  those of the remaining reports. Right after the tombstone, the ``incident_locks`` rows of the
+  categories the post was classified or filed under are updated, as the incident sink does
+  first in each batch: a sink batch filing the post either committed before (its report is
+  then handled here) or waits and sees the tombstone (and skips the post); and every sink reads
+  those categories again, so none writes a cached body or link back;
 - ``tickets``: one not yet sent (``pending``, ``review``) of the post is cancelled and its
   description replaced; one of an incident that lives on gets its description rebuilt without
   the post. A ticket already handed to the 311 system (``sending``, ``sent``, ``closed`` ...)
@@ -102,18 +104,23 @@ def forget_post(conn: sa.Connection, post_id: str, now: datetime) -> dict[str, i
     from civic_signal.sinks.archive.store import insert_ignore
     from civic_signal.sinks.incidents import touch_categories
 
-    # the categories first, in sorted order, as the incident sink locks them
-    inc_ids = sorted({r[0] for r in conn.execute(sa.select(R.c.incident_id).where(R.c.post_id == post_id))})
-    codes = sorted({r[0] for r in conn.execute(sa.select(I.c.category_code).where(I.c.id.in_(inc_ids)))}) if inc_ids else []
-    if codes:
-        touch_categories(conn, codes)
-    text = conn.execute(sa.select(P.c.text).where(P.c.id == post_id)).scalar()
-    marks = shingles(text)
-
+    # the tombstone first (a post being archived meanwhile is waited for), then the text as it was
     insert_ignore(conn, P, [dict(id=post_id, source=post_id.split(":", 1)[0][:50] or "unknown", author=None, text=None,
                                  created_at=now, is_repost=False, raw=None, deleted=True, archived_at=now)], ["id"])
+    text = conn.execute(sa.select(P.c.text).where(P.c.id == post_id)).scalar()
     n_posts = conn.execute(sa.update(P).where(P.c.id == post_id).values(
         text=None, raw=None, author=None, place=None, url=None, lat=None, lon=None, deleted=True)).rowcount
+    marks = shingles(text)
+    # then the categories the post may be filed under, locked as the incident sink locks them: a
+    # sink batch filing the post either committed before (its report is read below) or waits and
+    # then sees the tombstone; and every sink reads these categories again (their version moves)
+    codes = {r[0] for r in conn.execute(sa.select(C.c.category_code).where(
+        C.c.post_id == post_id, C.c.actionable == sa.true(), C.c.category_code.is_not(None)))}
+    codes |= {r[0] for r in conn.execute(sa.select(I.c.category_code).where(
+        I.c.id.in_(sa.select(R.c.incident_id).where(R.c.post_id == post_id))))}
+    if codes:
+        touch_categories(conn, sorted(codes))
+    inc_ids = sorted({r[0] for r in conn.execute(sa.select(R.c.incident_id).where(R.c.post_id == post_id))})
     conn.execute(sa.update(C).where(C.c.post_id == post_id).values(location_text=None, address=None, reason=None))
 
     out = {"posts": max(n_posts or 0, 0), "tickets_cancelled": 0, "incidents_closed": 0, "incidents_changed": 0,
