@@ -108,3 +108,16 @@ def test_exported_files_holding_the_post_are_removed(tmp_path):
     with a.session() as s:
         paths = {r.path for r in s.query(ExportedPostRow).all()}
     assert paths == {str(stuck.resolve()), str(other.resolve())}
+
+
+def test_a_report_showing_the_post_is_removed_with_it(tmp_path):
+    from civic_signal.sinks.reports import build_report
+    a = Archive(f"sqlite:///{tmp_path}/f.db")
+    a.write_classified([classified(1, "Deep pothole on Dot Ave near the bakery"),
+                        classified(2, "Crater sized hole swallowing bikes near Dot Ave", 5)])
+    rep = build_report(a, "live", tmp_path / "report")
+    files = [rep.html, *rep.charts.values(), *rep.csv]
+    assert "test:2," in (tmp_path / "report" / "posts.csv").read_text(encoding="utf-8")  # the post, its place
+    assert all(p.exists() for p in files)
+    assert a.forget_post("test:2")["files_removed"] == len(files)
+    assert not any(p.exists() for p in files)

@@ -241,3 +241,15 @@ def test_classify_input_lines_split_on_lf_only(bodies):
     lines = list(read_lines(io.BytesIO(data)))
     assert [parse_line(x, n)[1].text for n, x in enumerate(lines, 1)] == bodies
     assert list(file_lines(io.BytesIO(data), chunk_size=3)) == data.split(b"\n")[:-1]
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(texts, min_size=1, max_size=4))
+def test_archive_replay_gives_the_texts_intact(tmp_path_factory, bodies):
+    from civic_signal.listener.sources.archive_replay import ArchiveSource
+    from civic_signal.sinks.archive import Archive
+    from tests.conftest import make_post
+    archive = Archive(f"sqlite:///{tmp_path_factory.mktemp('a')}/a.db")
+    archive.write_posts([make_post(b, n=n) for n, b in enumerate(bodies)])
+    assert sorted(p.text for p in ArchiveSource(archive)) == sorted(bodies)
+    archive.close()
