@@ -18,7 +18,8 @@ archive writer runs for each :class:`civic_signal.core.models.PostDeleted`) reac
   those categories again, so none writes a cached body or link back;
 - ``tickets``: one not yet sent (``pending``, ``review``) of the post is cancelled and its
   description replaced; one of an incident that lives on gets its description rebuilt without
-  the post. A ticket already handed to the 311 system (``sending``, ``sent``, ``closed`` ...)
+  the post. One that will not be sent (``failed``, ``rejected``, ``cancelled``) keeps its status
+  and loses the post's words. A ticket already handed to the 311 system (``sending``, ``sent``, ``closed``)
   keeps its id and ref marker, but its local copy of the description is rewritten without the
   post, and a ``source_deleted`` ticket event records that the 311 system still holds what was
   sent (GeoReport v2 has no call to withdraw or edit a request: see docs/sources.md).
@@ -52,8 +53,10 @@ log = logging.getLogger("civic_signal.forget")
 GONE = "[deleted at the source]"
 #: the body of a ticket description whose post was deleted after the ticket was sent
 GONE_SENT = "[text removed: the post was deleted at its source after this ticket was sent]"
-#: statuses of a ticket not yet handed to the 311 system
+#: statuses of a ticket not yet handed to the 311 system: cancelled on a delete
 UNSENT = ("pending", "review")
+#: statuses of a ticket that will not be sent and was not accepted: only its description changes
+STOPPED = ("failed", "rejected", "cancelled")
 
 P, C, D, X = PostRow.__table__, ClassificationRow.__table__, DeadLetterRow.__table__, ExportedPostRow.__table__
 T, I, R, L, E = (TicketRow.__table__, IncidentRow.__table__, IncidentReportRow.__table__,
@@ -136,11 +139,13 @@ def forget_post(conn: sa.Connection, post_id: str, now: datetime) -> dict[str, i
             out["tickets_cancelled"] += conn.execute(sa.update(T).where(T.c.id == row.id, T.c.status.in_(UNSENT)).values(
                 status="cancelled", description=GONE, last_error=GONE, address=None, lat=None, lon=None,
                 updated_at=now)).rowcount or 0
-        elif row.status != "cancelled":
+        elif row.status in STOPPED:
+            if row.description != GONE:
+                conn.execute(sa.update(T).where(T.c.id == row.id).values(description=GONE, address=None, lat=None,
+                                                                      lon=None, updated_at=now))
+        else:  # handed to the 311 system (sending, sent, closed)
             conn.execute(sa.update(T).where(T.c.id == row.id).values(address=None, lat=None, lon=None))
             _rewrite_sent(conn, row.id, _sent_description(row.id), now, out)
-        elif row.description != GONE:
-            conn.execute(sa.update(T).where(T.c.id == row.id).values(description=GONE, updated_at=now))
     if marks and touched_tickets:
         for part in _chunks(sorted(touched_tickets)):
             for row in conn.execute(sa.select(T.c.id, T.c.last_error).where(T.c.id.in_(part))).all():
@@ -205,7 +210,10 @@ def _forget_in_incident(conn: sa.Connection, iid: str, post_id: str, now: dateti
             out["tickets_cancelled"] += conn.execute(sa.update(T).where(T.c.id == tid, T.c.status.in_(UNSENT)).values(
                 status="cancelled", description=GONE, last_error=GONE, address=None, lat=None, lon=None,
                 updated_at=now)).rowcount or 0
-        elif tid and tstatus not in (None, "cancelled"):
+        elif tid and tstatus in STOPPED:
+            conn.execute(sa.update(T).where(T.c.id == tid).values(description=GONE, address=None, lat=None, lon=None,
+                                                                  updated_at=now))
+        elif tid and tstatus is not None:
             conn.execute(sa.update(T).where(T.c.id == tid).values(address=None, lat=None, lon=None))
             _rewrite_sent(conn, tid, _sent_description(tid), now, out)
         return
@@ -230,14 +238,14 @@ def _forget_in_incident(conn: sa.Connection, iid: str, post_id: str, now: dateti
                       neighborhood=hood)
     conn.execute(sa.update(I).where(I.c.id == iid).values(**values))
     out["incidents_changed"] += 1
-    if not tid or tstatus in (None, "cancelled"):
+    if not tid or tstatus is None:
         return
     where = address + (f", {hood}" if hood else "") if address else None
     if where is None and lat is not None:
         where = f"{lat:.5f}, {lon:.5f}"
     links = [r.url for r in alive if r.url]
-    if tstatus in UNSENT:
-        conn.execute(sa.update(T).where(T.c.id == tid, T.c.status.in_(UNSENT)).values(
+    if tstatus in UNSENT or tstatus in STOPPED:  # rebuilt without the post; its status stays
+        conn.execute(sa.update(T).where(T.c.id == tid, T.c.status == tstatus).values(
             post_id=first.post_id, description=compose_description(body, where, links, len(alive), tid),
             address=address and address[:300], lat=lat, lon=lon, confidence=values["confidence"], updated_at=now))
     else:
