@@ -28,7 +28,7 @@ archive writer runs for each :class:`civic_signal.core.models.PostDeleted`) reac
   native id: the raw line of a post that failed to parse): payload removed; a reason quoting
   the post's words is replaced. The delete's own audit letter (stage ``source:delete``) stays;
 - exported files (``civic-signal export``, ``civic-signal report``) that hold the post
-  (``exported_posts``): removed from disk, and their rows dropped.
+  (``exports``, ``exported_posts``): removed from disk, and their rows dropped.
 
 "Quoting the post's words" means holding any three consecutive words of its text
 (:func:`shingles`); it is only checked where the text was known before the delete.
@@ -42,10 +42,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+import orjson
 import sqlalchemy as sa
 
 from civic_signal.core.models import DELETE_STAGE
-from civic_signal.sinks.archive.models import ClassificationRow, DeadLetterRow, ExportedPostRow, PostRow, TicketRow
+from civic_signal.sinks.archive.models import (ClassificationRow, DeadLetterRow, ExportedPostRow, ExportRow, PostRow,
+                                              TicketRow)
 from civic_signal.sinks.incident_tables import IncidentLockRow, IncidentReportRow, IncidentRow, TicketEventRow
 
 log = logging.getLogger("civic_signal.forget")
@@ -58,7 +60,8 @@ UNSENT = ("pending", "review")
 #: statuses of a ticket that will not be sent and was not accepted: only its description changes
 STOPPED = ("failed", "rejected", "cancelled")
 
-P, C, D, X = PostRow.__table__, ClassificationRow.__table__, DeadLetterRow.__table__, ExportedPostRow.__table__
+P, C, D = PostRow.__table__, ClassificationRow.__table__, DeadLetterRow.__table__
+X, XF = ExportedPostRow.__table__, ExportRow.__table__
 T, I, R, L, E = (TicketRow.__table__, IncidentRow.__table__, IncidentReportRow.__table__,
                  IncidentLockRow.__table__, TicketEventRow.__table__)
 
@@ -272,20 +275,26 @@ def _forget_dead_letters(conn: sa.Connection, post_id: str, marks: set[str]) -> 
 
 
 def _forget_files(conn: sa.Connection, post_id: str) -> int:
-    paths = sorted({r[0] for r in conn.execute(sa.select(X.c.path).where(X.c.post_id == post_id))})
+    """Remove the files of every export holding the post; an export whose files could not all
+    be removed keeps those (and its posts), so the next delete of one of them tries again."""
+    ids = sorted({r[0] for r in conn.execute(sa.select(X.c.export_id).where(X.c.post_id == post_id))})
     n = 0
-    done = []
-    for p in paths:
-        try:
-            Path(p).unlink()
-            n += 1
-            log.warning("removed %s: it held a post deleted at its source; make it again if needed", p)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:  # kept in the table: the next delete of one of its posts tries again
-            log.error("could not remove %s, which holds a post deleted at its source: %s", p, exc)
-            continue
-        done.append(p)
-    for part in _chunks(done):
-        conn.execute(sa.delete(X).where(X.c.path.in_(part)))
+    for part in _chunks(ids):
+        for row in conn.execute(sa.select(XF.c.id, XF.c.paths).where(XF.c.id.in_(part))).all():
+            stuck = []
+            for p in orjson.loads(row.paths):
+                try:
+                    Path(p).unlink()
+                    n += 1
+                    log.warning("removed %s: it held a post deleted at its source; make it again if needed", p)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    log.error("could not remove %s, which holds a post deleted at its source: %s", p, exc)
+                    stuck.append(p)
+            if stuck:
+                conn.execute(sa.update(XF).where(XF.c.id == row.id).values(paths=orjson.dumps(stuck).decode()))
+            else:
+                conn.execute(sa.delete(X).where(X.c.export_id == row.id))
+                conn.execute(sa.delete(XF).where(XF.c.id == row.id))
     return n

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
 from civic_signal.core.models import (Category, Classification, ClassifiedPost, Coordinates, DeadLetter, Location,
                                       LocationKind, Ticket, TicketStatus)
 from civic_signal.sinks.archive import Archive
-from civic_signal.sinks.archive.models import ClassificationRow, DeadLetterRow, ExportedPostRow, TicketRow
+from civic_signal.sinks.archive.models import ClassificationRow, DeadLetterRow, ExportedPostRow, ExportRow, TicketRow
 from civic_signal.sinks.forget import needles, quotes, shingles
 from civic_signal.sinks.incident_tables import IncidentRow
 from civic_signal.sinks.incidents import IncidentSink
@@ -97,17 +98,23 @@ def test_dead_letters_holding_the_raw_line_lose_it_others_keep_theirs(tmp_path):
 
 def test_exported_files_holding_the_post_are_removed(tmp_path):
     a = Archive(f"sqlite:///{tmp_path}/f.db")
-    held, other, stuck = tmp_path / "held.csv", tmp_path / "other.csv", tmp_path / "stuck"
-    held.write_text("test:1,Pothole\n")
-    other.write_text("test:2,Streetlight\n")
+    held, other, stuck, later = (tmp_path / "held.csv", tmp_path / "other.csv", tmp_path / "stuck",
+                                 tmp_path / "later.csv")
+    for p in (held, other, later):
+        p.write_text("test:2,Streetlight\n")
     stuck.mkdir()  # cannot be unlinked: stays recorded, tried again on the next delete
     a.register_export([held, stuck], ["test:1", "test:2"])
     a.register_export([other], ["test:2"])
+    a.register_export([later, other], ["test:3"])  # overwrote other.csv: it left the second export
     assert a.forget_post("test:1")["files_removed"] == 1
-    assert not held.exists() and other.exists()
+    assert not held.exists() and other.exists() and later.exists()
     with a.session() as s:
-        paths = {r.path for r in s.query(ExportedPostRow).all()}
-    assert paths == {str(stuck.resolve()), str(other.resolve())}
+        exports = sorted(orjson.loads(r.paths) for r in s.query(ExportRow).all())
+        posts = {r.post_id for r in s.query(ExportedPostRow).all()}
+    assert exports == sorted([[str(stuck.resolve())], [str(later.resolve()), str(other.resolve())]])
+    assert posts == {"test:1", "test:2", "test:3"}
+    assert a.forget_post("test:2")["files_removed"] == 0  # the directory is still there
+    assert a.forget_post("test:3")["files_removed"] == 2 and not other.exists() and not later.exists()
 
 
 def test_a_report_showing_the_post_is_removed_with_it(tmp_path):

@@ -6,7 +6,7 @@ filter on each table's time column (:data:`TIME_COLUMN`; for ``classified`` the 
 ``--run`` keeps one run's classifications (``classifications``, ``classified``) or one run
 (``runs``). Times are written as ISO 8601 UTC in CSV and as timestamps in Parquet.
 
-A file holding posts is recorded in ``exported_posts``: when one of those posts is deleted at
+A file holding posts is recorded in ``exports``/``exported_posts``: when one of those posts is deleted at
 its source, the file is removed (``civic_signal.sinks.forget``); export again to get one without it.
 """
 

@@ -108,14 +108,24 @@ class CursorRow(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 
-class ExportedPostRow(SQLModel, table=True):
-    """Which post is in which exported file (``civic-signal export``, ``civic-signal report``), so
-    that a post deleted at its source can take the files holding it away (sinks/forget.py)."""
+class ExportRow(SQLModel, table=True):
+    """Files written together by ``civic-signal export`` or ``civic-signal report`` (their
+    absolute paths as a JSON list), so that a post deleted at its source can take away the files
+    that hold it (sinks/forget.py)."""
 
-    __tablename__ = "exported_posts"
-    __table_args__ = (sa.UniqueConstraint("path", "post_id", name="uq_exported_posts_path_post"),)
+    __tablename__ = "exports"
 
     id: int | None = Field(default=None, primary_key=True)
-    path: str = Field(max_length=1000, index=True)
-    post_id: str = Field(max_length=200, index=True)
+    paths: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class ExportedPostRow(SQLModel, table=True):
+    """Which post is in which export (one row per post, however many files the export wrote)."""
+
+    __tablename__ = "exported_posts"
+    __table_args__ = (sa.UniqueConstraint("export_id", "post_id", name="uq_exported_posts_export_post"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    export_id: int = Field(index=True)
+    post_id: str = Field(max_length=200, index=True)

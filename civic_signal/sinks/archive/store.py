@@ -24,8 +24,8 @@ from sqlmodel import Session, SQLModel, select
 from civic_signal.config.errors import StorageError
 from civic_signal.core.models import DELETE_STAGE, ClassifiedPost, DeadLetter, Post, PostDeleted, Ticket
 from civic_signal.core.sanitize import fit
-from civic_signal.sinks.archive.models import (ClassificationRow, CursorRow, DeadLetterRow, ExportedPostRow, PostRow,
-                                              TicketRow)
+from civic_signal.sinks.archive.models import (ClassificationRow, CursorRow, DeadLetterRow, ExportedPostRow, ExportRow,
+                                              PostRow, TicketRow)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _migrated: set[str] = set()
@@ -350,20 +350,30 @@ class Archive:
                 posts.c.id.in_(ids[i:i + 500]), posts.c.deleted == sa.true())))
         return out
 
-    def register_export(self, paths: Sequence[str | Path], post_ids: Iterable[str]) -> None:
-        """Record that the files ``paths`` hold the posts ``post_ids`` (replacing what was
-        recorded for those paths): a later delete of one of the posts removes the files."""
-        table = ExportedPostRow.__table__
-        now = datetime.now(timezone.utc)
-        ids = sorted(set(post_ids))
+    def register_export(self, paths: Sequence[str | Path], post_ids: Iterable[str]) -> int:
+        """Record that the files ``paths``, written together, hold the posts ``post_ids``: a later
+        delete of one of the posts removes them. Files of an earlier export with one of these
+        paths were overwritten: they leave that export. Returns the export's id."""
+        exports, posts = ExportRow.__table__, ExportedPostRow.__table__
         names = [str(Path(p).resolve()) for p in paths]
+        ids = sorted(set(post_ids))
 
-        def do() -> None:
+        def do() -> int:
             with self.engine.begin() as conn:
-                conn.execute(sa.delete(table).where(table.c.path.in_(names)))
-                insert_ignore(conn, table, [dict(path=n[:1000], post_id=i, created_at=now) for n in names for i in ids],
-                              ["path", "post_id"])
-        self._guard(do)
+                for row in conn.execute(sa.select(exports.c.id, exports.c.paths)).all():
+                    old = orjson.loads(row.paths)
+                    left = [p for p in old if p not in names]
+                    if not left:
+                        conn.execute(sa.delete(posts).where(posts.c.export_id == row.id))
+                        conn.execute(sa.delete(exports).where(exports.c.id == row.id))
+                    elif len(left) != len(old):
+                        conn.execute(sa.update(exports).where(exports.c.id == row.id)
+                                     .values(paths=orjson.dumps(left).decode()))
+                export_id = conn.execute(sa.insert(exports).values(
+                    paths=orjson.dumps(names).decode(), created_at=datetime.now(timezone.utc))).inserted_primary_key[0]
+                insert_ignore(conn, posts, [dict(export_id=export_id, post_id=i) for i in ids], ["export_id", "post_id"])
+                return export_id
+        return self._guard(do)
 
     # -- cursors ----------------------------------------------------------------------------
     def get_cursor(self, name: str) -> str | None:

@@ -5,7 +5,7 @@
 :data:`MAP_PX`), and the CSV files ``posts.csv``, ``volume.csv``, ``neighborhoods.csv``,
 ``top_locations.csv``, ``latency.csv`` and, when comparing, ``compare_confusion.csv`` and
 ``compare_changes.csv``. Existing files of those names are replaced; nothing else is touched.
-The files are recorded in ``exported_posts`` with the posts they show: when one of those posts
+The files are recorded in ``exports``/``exported_posts`` with the posts they show: when one of those posts
 is deleted at its source, they are removed (``civic_signal.sinks.forget``).
 """
 
