@@ -222,7 +222,9 @@ def _forget_in_incident(conn: sa.Connection, iid: str, post_id: str, now: dateti
         return
 
     first = alive[0]
-    body = next((redact(r.text) for r in alive if r.text), "")
+    # the body is the first report's redacted text: the next report's when the first went (empty
+    # if retention purged that one's text), else unchanged
+    body = (redact(first.text) if first.text else "") if inc.first_post_id == post_id else inc.body
     values: dict = dict(first_post_id=first.post_id, report_count=len(alive),
                         confidence=max(r.confidence for r in alive),
                         first_seen_at=min(utc(r.reported_at) for r in alive),
