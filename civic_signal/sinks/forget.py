@@ -124,7 +124,8 @@ def forget_post(conn: sa.Connection, post_id: str, now: datetime) -> dict[str, i
         C.c.post_id == post_id, C.c.actionable == sa.true(), C.c.category_code.is_not(None)))}
     codes |= {r[0] for r in conn.execute(sa.select(I.c.category_code).where(
         I.c.id.in_(sa.select(R.c.incident_id).where(R.c.post_id == post_id))))}
-    if codes:
+    if codes:  # made if missing first: a sink's uncommitted first row of a category is waited for
+        insert_ignore(conn, L, [{"category_code": c, "version": 0} for c in sorted(codes)], ["category_code"])
         touch_categories(conn, sorted(codes))
     inc_ids = sorted({r[0] for r in conn.execute(sa.select(R.c.incident_id).where(R.c.post_id == post_id))})
     conn.execute(sa.update(C).where(C.c.post_id == post_id).values(location_text=None, address=None, reason=None))

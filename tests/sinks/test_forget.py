@@ -128,3 +128,55 @@ def test_a_report_showing_the_post_is_removed_with_it(tmp_path):
     assert all(p.exists() for p in files)
     assert a.forget_post("test:2")["files_removed"] == len(files)
     assert not any(p.exists() for p in files)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+@pytest.mark.parametrize("first", ["sink", "delete"])
+def test_a_delete_racing_the_incident_batch_that_files_its_post_leaves_no_text(db_url, first, monkeypatch):
+    """The incident sink's batch and the delete serialize on the category's lock row: whichever
+    holds it first, the post's text ends up in no incident and no ticket."""
+    import threading
+    import time
+
+    import civic_signal.sinks.incidents as incidents
+    from civic_signal.sinks.incidents import _Batch
+
+    a = Archive(db_url)
+    item = classified(1, "Deep pothole on Dot Ave near the bakery")
+    a.write_classified([item])  # the archive sink runs first in each batch
+    sink = IncidentSink(a, auto_threshold=0.5, review_threshold=0.3)
+    inside, release = threading.Event(), threading.Event()
+    done: list = []
+
+    def forget():
+        done.append(a.forget_post("test:1"))
+    if first == "sink":  # the batch holds the lock and has filed the report, not yet committed
+        write = _Batch._write
+
+        def held_write(self):
+            write(self)
+            inside.set()
+            release.wait(10)
+        monkeypatch.setattr(_Batch, "_write", held_write)
+        one, other = threading.Thread(target=sink.add, args=(item,)), threading.Thread(target=forget)
+    else:  # the delete holds the lock (tombstone written), not yet committed
+        touch = incidents.touch_categories
+
+        def held_touch(conn, codes=None):
+            touch(conn, codes)
+            inside.set()
+            release.wait(10)
+        monkeypatch.setattr(incidents, "touch_categories", held_touch)
+        one, other = threading.Thread(target=forget), threading.Thread(target=sink.add, args=(item,))
+    one.start()
+    assert inside.wait(10)
+    other.start()
+    time.sleep(0.3)  # let the other one reach the lock and wait there
+    release.set()
+    one.join(20)
+    other.join(40)
+    with a.engine.connect() as conn:
+        bodies = [r[0] for r in conn.execute(sa.select(IncidentRow.__table__.c.body))]
+        descriptions = [r[0] for r in conn.execute(sa.select(TicketRow.__table__.c.description))]
+    assert done and done[0]["posts"] == 1
+    assert not any("bakery" in x for x in bodies + descriptions), (bodies, descriptions, done)
