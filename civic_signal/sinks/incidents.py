@@ -220,7 +220,8 @@ class _CategoryIndex:
 
     Kept across batches while ``incident_locks.version`` of the category is the one this sink
     wrote last: every writer of incidents (this sink in any process, the status sync that closes
-    incidents, the retention job that blanks their bodies) bumps that version, so a different
+    incidents, the retention job that blanks their bodies, a delete at the source that takes a
+    report away: ``civic_signal.sinks.forget``) bumps that version, so a different
     version means "read the category again". Holds every open incident last seen at or after
     ``lower``.
     """
