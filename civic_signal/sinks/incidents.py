@@ -220,7 +220,8 @@ class _CategoryIndex:
 
     Kept across batches while ``incident_locks.version`` of the category is the one this sink
     wrote last: every writer of incidents (this sink in any process, the status sync that closes
-    incidents, the retention job that blanks their bodies) bumps that version, so a different
+    incidents, the retention job that blanks their bodies, a delete at the source that takes a
+    report away: ``civic_signal.sinks.forget``) bumps that version, so a different
     version means "read the category again". Holds every open incident last seen at or after
     ``lower``.
     """
@@ -348,6 +349,9 @@ class _Batch:
         versions = self._lock(codes)
         canon = sorted({self._canonical(t[1]) for t in self.todo})
         seen: dict[str, str] = {}
+        # a post deleted at its source (a tombstone in ``posts``) is filed nowhere: a redelivery,
+        # a replay or a late batch must not bring its words back into an incident or a ticket
+        gone = sink.archive.deleted_ids(conn, {t[1].post.id for t in self.todo} | set(canon))
         for part in _chunks(canon):
             seen.update((r.canonical_id, r.incident_id)
                         for r in conn.execute(sa.select(R.c.canonical_id, R.c.incident_id).where(R.c.canonical_id.in_(part))))
@@ -373,6 +377,9 @@ class _Batch:
         out = []
         for (n, item, lat, lon, address, akey), when in zip(self.todo, whens):
             canonical = self._canonical(item)
+            if item.post.id in gone or canonical in gone:
+                out.append((n, Outcome(None, skipped="deleted at the source")))
+                continue
             if canonical in seen:
                 out.append((n, Outcome(seen[canonical], duplicate=True)))
                 continue

@@ -101,13 +101,22 @@ def classify_lines(classifier, lines: Iterable[str]) -> Iterator[dict]:
 
 
 def _open(path: str):
+    """The input opened for binary reading (standard input's bytes for ``-``)."""
     if path in ("-", ""):
-        return sys.stdin
+        return getattr(sys.stdin, "buffer", sys.stdin)
     p = Path(path)
     if not p.exists():
         from civic_signal.config.errors import InputError
         raise InputError(f"{path} does not exist", hint="give a JSON-lines file, or - for standard input")
-    return p.open(encoding="utf-8", errors="replace")
+    return p.open("rb")
+
+
+def read_lines(fh) -> Iterator[str]:
+    """The JSON lines of a binary input, split on LF only (text mode or ``str.splitlines()`` would
+    also split at a CR or, for the latter, at U+2028 and the like inside a post's text)."""
+    from civic_signal.listener.sources.lines import file_lines
+    for line in file_lines(fh):
+        yield line.decode("utf-8", "replace")
 
 
 def _classifier(ctx: typer.Context, kind: str | None):
@@ -161,11 +170,11 @@ def register(app: typer.Typer) -> None:
         fh = _open(path)
         out = sys.stdout
         try:
-            for obj in classify_lines(clf, fh):
+            for obj in classify_lines(clf, read_lines(fh)):
                 out.write(json.dumps(obj, ensure_ascii=False) + "\n")
             out.flush()
         finally:
-            if fh is not sys.stdin:
+            if fh is not sys.stdin and fh is not getattr(sys.stdin, "buffer", None):
                 fh.close()
 
     @app.command("eval")
@@ -188,9 +197,9 @@ def register(app: typer.Typer) -> None:
         clf = _classifier(ctx, kind)
         fh = _open(path)
         try:
-            lines = [ln for ln in fh if ln.strip()]
+            lines = [ln for ln in read_lines(fh) if ln.strip()]
         finally:
-            if fh is not sys.stdin:
+            if fh is not sys.stdin and fh is not getattr(sys.stdin, "buffer", None):
                 fh.close()
         gold = []
         for ln in lines:

@@ -5,6 +5,9 @@ text, post time, post coordinates), ``tickets``, ``dead_letters``, ``runs``. ``-
 filter on each table's time column (:data:`TIME_COLUMN`; for ``classified`` the post time);
 ``--run`` keeps one run's classifications (``classifications``, ``classified``) or one run
 (``runs``). Times are written as ISO 8601 UTC in CSV and as timestamps in Parquet.
+
+A file holding posts is recorded in ``exports``/``exported_posts``: when one of those posts is deleted at
+its source, the file is removed (``civic_signal.sinks.forget``); export again to get one without it.
 """
 
 from __future__ import annotations
@@ -78,8 +81,7 @@ def write_slice(archive, table: str, out: Path, fmt: str, *, since=None, until=N
             w.writerow(names)
             for r in rows:
                 w.writerow(["" if v is None else (v.isoformat() if isinstance(v, datetime) else v) for v in r])
-        return len(rows)
-    if fmt == "parquet":
+    elif fmt == "parquet":
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -87,8 +89,13 @@ def write_slice(archive, table: str, out: Path, fmt: str, *, since=None, until=N
             raise ConfigError("Parquet export needs pyarrow", hint="pip install pyarrow (or the [dev] extras)") from None
         columns = {n: [r[i] for r in rows] for i, n in enumerate(names)}
         pq.write_table(pa.table(columns), out)
-        return len(rows)
-    raise ConfigError(f"unknown format {fmt!r}", hint="csv or parquet")
+    else:
+        raise ConfigError(f"unknown format {fmt!r}", hint="csv or parquet")
+    # the file goes away when one of its posts is deleted at its source (civic_signal.sinks.forget)
+    key = {"posts": "id", "tickets": "post_id", "dead_letters": "post_id"}.get(table, "post_id")
+    if key in names:
+        archive.register_export([out], (r[names.index(key)] for r in rows if r[names.index(key)]))
+    return len(rows)
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from civic_signal.config.errors import ConfigError, ParseError
 from civic_signal.core.models import Coordinates, Post, PostDeleted
 from civic_signal.listener.sources.formats import decode_json, parse_time, register_format
+from civic_signal.listener.sources.lines import lf_lines
 from civic_signal.listener.sources.streaming import Backoff, Item, StreamSource, close_quietly
 
 log = logging.getLogger("civic_signal.sources.datasift")
@@ -161,7 +162,7 @@ class DataSiftStreamSource(StreamSource):
                             self.disconnected(f"{host} answered HTTP {resp.status_code}")
                         else:
                             self.connected()
-                            for line in resp.iter_lines():
+                            for line in lf_lines(resp.iter_bytes()):  # NDJSON: LF only
                                 if self.closed:
                                     return
                                 if not line.strip():

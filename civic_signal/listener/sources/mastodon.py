@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from civic_signal.config.errors import ConfigError, ParseError
 from civic_signal.core.models import Post, PostDeleted
 from civic_signal.listener.sources.formats import decode_json, parse_time, register_format
+from civic_signal.listener.sources.lines import sse_lines
 from civic_signal.listener.sources.streaming import Backoff, Item, StreamSource
 
 log = logging.getLogger("civic_signal.sources.mastodon")
@@ -193,7 +194,7 @@ class MastodonSource(StreamSource):
     def _read_events(self, stream: str, resp: httpx.Response, backoff: Backoff) -> bool:
         """Queue each event; False when the source closed."""
         event, data = "message", []
-        for line in resp.iter_lines():
+        for line in sse_lines(resp.iter_bytes()):  # CR, LF or CRLF only: never str.splitlines()
             if self.closed:
                 return False
             if line.startswith(":"):

@@ -34,6 +34,7 @@ import tweepy
 from civic_signal.config.errors import SourceError
 from civic_signal.core.models import Post, PostDeleted
 from civic_signal.listener.sources.formats import decode_json
+from civic_signal.listener.sources.lines import crlf_lines
 from civic_signal.listener.sources.streaming import Backoff, Item, StreamSource
 from civic_signal.listener.sources.x_common import (bearer_token, mount_base_url, parse_x_message, request_fields,
                                        stream_errors)
@@ -57,6 +58,11 @@ class _Client(tweepy.StreamingClient):
 
     def _remember(self, response, *args: Any, **kwargs: Any):
         self.response = response
+        # tweepy reads the stream with requests' ``iter_lines``, which splits on any CR or LF
+        # (``bytes.splitlines``) and makes a false keep-alive of a CRLF cut between two network
+        # chunks; X delimits messages and keep-alives with ``\r\n``: split on exactly that
+        response.iter_lines = lambda chunk_size=512, *a, **kw: crlf_lines(  # type: ignore[method-assign]
+            response.iter_content(chunk_size=chunk_size))
         return response
 
     def _connect(self, method, endpoint, **kwargs):  # the read timeout is the watchdog

@@ -106,3 +106,26 @@ class CursorRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=200)
     value: str = Field(max_length=500)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class ExportRow(SQLModel, table=True):
+    """Files written together by ``civic-signal export`` or ``civic-signal report`` (their
+    absolute paths as a JSON list), so that a post deleted at its source can take away the files
+    that hold it (sinks/forget.py)."""
+
+    __tablename__ = "exports"
+
+    id: int | None = Field(default=None, primary_key=True)
+    paths: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class ExportedPostRow(SQLModel, table=True):
+    """Which post is in which export (one row per post, however many files the export wrote)."""
+
+    __tablename__ = "exported_posts"
+    __table_args__ = (sa.UniqueConstraint("export_id", "post_id", name="uq_exported_posts_export_post"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    export_id: int = Field(index=True)
+    post_id: str = Field(max_length=200, index=True)

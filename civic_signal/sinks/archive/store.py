@@ -25,7 +25,8 @@ from civic_signal.config.errors import StorageError
 from civic_signal.core import metrics
 from civic_signal.core.models import DELETE_STAGE, ClassifiedPost, DeadLetter, Post, PostDeleted, Ticket
 from civic_signal.core.sanitize import fit
-from civic_signal.sinks.archive.models import ClassificationRow, CursorRow, DeadLetterRow, PostRow, TicketRow
+from civic_signal.sinks.archive.models import (ClassificationRow, CursorRow, DeadLetterRow, ExportedPostRow, ExportRow,
+                                              PostRow, TicketRow)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _migrated: set[str] = set()
@@ -260,12 +261,15 @@ class Archive:
         def do() -> int:
             with self.engine.begin() as conn:  # the posts and their classifications: one commit
                 insert_ignore(conn, PostRow.__table__, [self._post_row(i.post) for i in items], ["id"])
-                return insert_ignore(conn, ClassificationRow.__table__, classification_rows(), ["post_id", "run_id"])
+                gone = self.deleted_ids(conn, (i.post.id for i in items))  # deleted at the source: no classification
+                return insert_ignore(conn, ClassificationRow.__table__, classification_rows(gone), ["post_id", "run_id"])
 
-        def classification_rows() -> list[dict[str, Any]]:
+        def classification_rows(gone: set[str]) -> list[dict[str, Any]]:
             now = datetime.now(timezone.utc)
             rows = []
             for i in items:
+                if i.post.id in gone:
+                    continue
                 c = i.classification
                 loc = c.location
                 rows.append(dict(
@@ -289,17 +293,28 @@ class Archive:
             deleted = PostDeleted.from_dead_letter(d)
             if deleted is not None:
                 self.forget_post(deleted.post_id)
-        rows = [dict(fingerprint=fingerprint(d.stage, d.origin, d.payload), stage=fit(d.stage, 50), reason=d.reason,
-                     payload=d.payload, origin=fit(d.origin, 500), post_id=fit(d.post_id, 200),
-                     created_at=d.created_at)
-                for d in items]
-        n = self._guard(lambda: insert_ignore(self.engine, DeadLetterRow.__table__, rows, ["fingerprint"]))
+        def do() -> int:
+            with self.engine.begin() as conn:  # a letter of a post deleted before it came keeps no payload
+                gone = self.deleted_ids(conn, (d.post_id for d in items if d.post_id and d.stage != DELETE_STAGE))
+                rows = [dict(fingerprint=fingerprint(d.stage, d.origin, d.payload), stage=fit(d.stage, 50),
+                             reason=d.reason, payload=("[deleted at the source]" if d.post_id in gone and d.stage != DELETE_STAGE
+                                                   else d.payload),
+                             origin=fit(d.origin, 500), post_id=fit(d.post_id, 200), created_at=d.created_at)
+                        for d in items]
+                return insert_ignore(conn, DeadLetterRow.__table__, rows, ["fingerprint"])
+        n = self._guard(do)
         metrics.dead_letters((d.stage, d.reason) for d in items if d.stage != DELETE_STAGE)
         return n
 
     def queue_tickets(self, tickets: Sequence[Ticket], incident_ids: Sequence[str | None] | None = None) -> int:
-        """Put tickets in the outbox (insert-or-ignore on the idempotency key)."""
+        """Put tickets in the outbox (insert-or-ignore on the idempotency key); none for a post
+        deleted at its source."""
         now = datetime.now(timezone.utc)
+
+        def do() -> int:
+            with self.engine.begin() as conn:
+                gone = self.deleted_ids(conn, (t.post_id for t in tickets))
+                return insert_ignore(conn, TicketRow.__table__, [r for r in rows if r["post_id"] not in gone], ["id"])
         rows = [dict(id=t.id, post_id=t.post_id, incident_id=(incident_ids[n] if incident_ids else None),
                      service_code=t.service_code, description=t.description, lat=t.lat, lon=t.lon,
                      address=fit(t.address, 300),
@@ -307,40 +322,59 @@ class Archive:
                      confidence=t.confidence, status=t.status.value,
                      attempts=0, created_at=t.created_at, updated_at=now)
                 for n, t in enumerate(tickets)]
-        return self._guard(lambda: insert_ignore(self.engine, TicketRow.__table__, rows, ["id"]))
+        return self._guard(do)
 
     # -- deletes ------------------------------------------------------------------------------
     def forget_post(self, post_id: str) -> dict[str, int]:
-        """The post was deleted at its source: drop its text and raw payload, mark it deleted, and
-        cancel its tickets that are not yet sent (``pending`` or ``review``).
+        """The post was deleted at its source: every copy of its text goes, in one transaction
+        (the post, its classifications, incidents and their tickets, dead letters, exported
+        files; see :mod:`civic_signal.sinks.forget`), and its tickets not yet sent are cancelled.
 
         Idempotent. A delete that arrives before its post leaves a tombstone (a ``deleted`` row
         without text), so the post, when it comes later, is not archived with its text (writes
-        are insert-or-ignore). The matching-text excerpt of its classifications (``location_text``)
-        and the payload of its dead letters go too, and the description of a cancelled ticket
-        is replaced. Returns counts: ``{"posts": ..., "tickets_cancelled": ...}``.
+        are insert-or-ignore) and gets no classification, ticket or incident report. Returns
+        counts: ``{"posts": ..., "tickets_cancelled": ..., ...}``.
         """
-        now = datetime.now(timezone.utc)
-        gone = "[deleted at the source]"
-        posts, tickets = PostRow.__table__, TicketRow.__table__
+        from civic_signal.sinks.forget import forget_post
 
         def do() -> dict[str, int]:
-            insert_ignore(self.engine, posts, [dict(
-                id=post_id, source=post_id.split(":", 1)[0][:50] or "unknown", author=None, text=None,
-                created_at=now, is_repost=False, raw=None, deleted=True, archived_at=now)], ["id"])
             with self.engine.begin() as conn:
-                n_posts = conn.execute(sa.update(posts).where(posts.c.id == post_id)
-                                       .values(text=None, raw=None, deleted=True)).rowcount
-                n_tickets = conn.execute(
-                    sa.update(tickets).where(tickets.c.post_id == post_id,
-                                             tickets.c.status.in_(("pending", "review")))
-                    .values(status="cancelled", description=gone, last_error=gone, updated_at=now)).rowcount
-                cls_t = ClassificationRow.__table__
-                conn.execute(sa.update(cls_t).where(cls_t.c.post_id == post_id).values(location_text=None))
-                dl = DeadLetterRow.__table__
-                conn.execute(sa.update(dl).where(dl.c.post_id == post_id, dl.c.stage != DELETE_STAGE)
-                             .values(payload=gone))
-            return {"posts": max(n_posts or 0, 0), "tickets_cancelled": max(n_tickets or 0, 0)}
+                return forget_post(conn, post_id, datetime.now(timezone.utc))
+        return self._guard(do)
+
+    def deleted_ids(self, conn: sa.Connection, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` whose post was deleted at its source (a tombstone in ``posts``)."""
+        ids = sorted(set(ids))
+        out: set[str] = set()
+        posts = PostRow.__table__
+        for i in range(0, len(ids), 500):
+            out.update(r[0] for r in conn.execute(sa.select(posts.c.id).where(
+                posts.c.id.in_(ids[i:i + 500]), posts.c.deleted == sa.true())))
+        return out
+
+    def register_export(self, paths: Sequence[str | Path], post_ids: Iterable[str]) -> int:
+        """Record that the files ``paths``, written together, hold the posts ``post_ids``: a later
+        delete of one of the posts removes them. Files of an earlier export with one of these
+        paths were overwritten: they leave that export. Returns the export's id."""
+        exports, posts = ExportRow.__table__, ExportedPostRow.__table__
+        names = [str(Path(p).resolve()) for p in paths]
+        ids = sorted(set(post_ids))
+
+        def do() -> int:
+            with self.engine.begin() as conn:
+                for row in conn.execute(sa.select(exports.c.id, exports.c.paths)).all():
+                    old = orjson.loads(row.paths)
+                    left = [p for p in old if p not in names]
+                    if not left:
+                        conn.execute(sa.delete(posts).where(posts.c.export_id == row.id))
+                        conn.execute(sa.delete(exports).where(exports.c.id == row.id))
+                    elif len(left) != len(old):
+                        conn.execute(sa.update(exports).where(exports.c.id == row.id)
+                                     .values(paths=orjson.dumps(left).decode()))
+                export_id = conn.execute(sa.insert(exports).values(
+                    paths=orjson.dumps(names).decode(), created_at=datetime.now(timezone.utc))).inserted_primary_key[0]
+                insert_ignore(conn, posts, [dict(export_id=export_id, post_id=i) for i in ids], ["export_id", "post_id"])
+                return export_id
         return self._guard(do)
 
     # -- cursors ----------------------------------------------------------------------------

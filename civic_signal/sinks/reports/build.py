@@ -6,6 +6,8 @@
 ``expected.csv`` (observed vs the seasonal baseline), ``neighborhoods.csv``, ``top_locations.csv``,
 ``latency.csv`` and, when comparing, ``compare_confusion.csv`` and
 ``compare_changes.csv``. Existing files of those names are replaced; nothing else is touched.
+The files are recorded in ``exports``/``exported_posts`` with the posts they show: when one of those posts
+is deleted at its source, they are removed (``civic_signal.sinks.forget``).
 """
 
 from __future__ import annotations
@@ -97,5 +99,8 @@ def build_report(archive, run_id: str, out_dir: Path, *, compare: str | None = N
                     csv_files=csvs, comparison=comparison)
     html_path = out / "report.html"
     html_path.write_text(render(page), encoding="utf-8")
+    # a post deleted at its source later takes the report's files away (civic_signal.sinks.forget)
+    archive.register_export([html_path, *paths.values(), *csvs],
+                            [r.post_id for r in rows] + ([r.post_id for r in other] if compare else []))
     return Report(html=html_path, charts=paths, csv=tuple(csvs), posts=len(rows),
                   actionable=sum(r.actionable for r in rows), comparison=comparison)

@@ -31,15 +31,22 @@ def test_forget_post_drops_text_and_cancels_only_unsent_tickets(tmp_path):
     a = archive(tmp_path)
     a.write_posts([make_post("Pothole on Dot Ave", n=1, raw={"text": "Pothole on Dot Ave"}), make_post("other", n=2)])
     a.queue_tickets([ticket("t1", "test:1", TicketStatus.PENDING), ticket("t2", "test:1", TicketStatus.REVIEW),
-                     ticket("t3", "test:1", TicketStatus.SENT), ticket("t4", "test:2", TicketStatus.PENDING)])
-    assert a.forget_post("test:1") == {"posts": 1, "tickets_cancelled": 2}
+                     ticket("t3", "test:1", TicketStatus.SENT), ticket("t4", "test:2", TicketStatus.PENDING),
+                     ticket("t5", "test:1", TicketStatus.FAILED), ticket("t6", "test:1", TicketStatus.REJECTED)])
+    counts = a.forget_post("test:1")
+    assert (counts["posts"], counts["tickets_cancelled"], counts["tickets_rewritten"]) == (1, 2, 1)
     with a.session() as s:
         row = s.get(PostRow, "test:1")
         assert row.text is None and row.raw is None and row.deleted
         assert s.get(PostRow, "test:2").text == "other"
         status = {t.id: (t.status, t.description) for t in s.exec(select(TicketRow)).all()}
     assert status["t1"][0] == status["t2"][0] == "cancelled" and "Pothole" not in status["t1"][1]
-    assert status["t3"][0] == "sent" and status["t4"][0] == "pending"
+    # sent: still sent, but the local copy of the description no longer holds the post
+    assert status["t3"][0] == "sent" and "Pothole" not in status["t3"][1] and "[Civic Signal ref t3]" in status["t3"][1]
+    assert status["t4"][0] == "pending"
+    # never accepted by the 311 system: status kept, the words gone
+    assert [status[t][0] for t in ("t5", "t6")] == ["failed", "rejected"]
+    assert not any("Pothole" in status[t][1] for t in ("t5", "t6"))
     assert a.forget_post("test:1")["tickets_cancelled"] == 0  # idempotent
 
 

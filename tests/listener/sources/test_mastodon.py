@@ -101,3 +101,50 @@ def test_stream_names_and_settings():
     assert html_to_text("<p>a &amp; b<br>c</p><p>d</p>") == "a & b\nc\n\nd"
     with pytest.raises(ConfigError, match="CIVIC_MASTODON__STREAMING_URL"):
         MastodonSource(load_settings().mastodon)
+
+
+def test_a_status_holding_raw_line_separators_is_archived_once_and_intact(tmp_path):
+    """Issue 21 regression: Mastodon writes JSON as JavaScript's JSON.stringify does, so U+2028,
+    U+2029 and U+0085 arrive raw inside the data line; the SSE reader split there and the status
+    became a dead letter ("invalid JSON"), lost for good (Mastodon has no replay)."""
+    import threading
+    import time
+
+    from sqlmodel import select
+
+    from civic_signal.classifiers.keyword import KeywordClassifier
+    from civic_signal.listener.bus.memory import MemoryBus
+    from civic_signal.listener.pipeline import Pipeline
+    from civic_signal.sinks.archive import Archive
+    from civic_signal.sinks.archive.models import DeadLetterRow, PostRow
+    from civic_signal.sinks.archive_sink import ArchiveSink
+
+    text = "Pothole on Tremont St\u2028right by the crosswalk\u2029deep one\x85careful"
+    raw = json.dumps(status(7, text), ensure_ascii=False, separators=(",", ":"))
+    assert "\u2028" in raw and "\u2029" in raw and "\x85" in raw  # raw, not escaped
+
+    def conn(r):
+        r.start_stream("text/event-stream")
+        r.chunk(f"event: update\r\ndata: {raw}\r\n\r\n".encode())
+        r.chunk(event("update", raw))  # the same status again (a second stream or a backfill)
+        r.keep_alive_until_released(b":thump\n\n")
+
+    archive = Archive(f"sqlite:///{tmp_path}/m.db")
+    with ScriptedServer({"GET /api/v1/streaming/public/local": [conn]}) as server:
+        source = MastodonSource(m_settings(server.url, streams=["public:local"]))
+        pipe = Pipeline([source], MemoryBus(), KeywordClassifier(), [ArchiveSink(archive)],
+                        dead_letter_writer=archive.write_dead_letters)
+        t = threading.Thread(target=pipe.run, daemon=True)
+        t.start()
+        for _ in range(200):
+            if archive.count(PostRow) or archive.count(DeadLetterRow):
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)  # room for a wrongly split second copy or dead letter to arrive
+        source.close()
+        t.join(10)
+    with archive.session() as s:
+        rows = s.exec(select(PostRow)).all()
+    assert [r.id for r in rows] == ["mastodon:110007"]
+    assert rows[0].text.startswith(text + " #boston")
+    assert archive.count(DeadLetterRow) == 0
