@@ -293,6 +293,7 @@ class Archive:
             deleted = PostDeleted.from_dead_letter(d)
             if deleted is not None:
                 self.forget_post(deleted.post_id)
+
         def do() -> int:
             with self.engine.begin() as conn:  # a letter of a post deleted before it came keeps no payload
                 gone = self.deleted_ids(conn, (d.post_id for d in items if d.post_id and d.stage != DELETE_STAGE))
