@@ -6,7 +6,7 @@
 _pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 if [ -z "$(_pg_bin)" ]; then
   echo "CI: installing postgresql"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+  (apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql >/dev/null) \
     || echo "CI: could not install postgresql; the postgres tests will fail" >&2
 fi
 PG_BIN="$(_pg_bin)"

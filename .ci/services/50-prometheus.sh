@@ -5,7 +5,7 @@
 # used: on a machine with systemd it is stopped so that it does not scrape anything by itself).
 if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
   echo "CI: installing prometheus"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) \
+  (apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus >/dev/null) \
     || echo "CI: could not install prometheus; the prometheus tests will fail" >&2
   if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
     systemctl stop prometheus || true
