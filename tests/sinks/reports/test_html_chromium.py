@@ -41,7 +41,7 @@ def test_report_page_shows_every_chart_decoded(chromium, replayed):
     imgs = re.findall(r"<img [^>]*>", dom.stdout)
     loaded = {re.search(r'id="chart-(\w+)"', i).group(1): re.search(r'data-loaded="(\d+)x(\d+)"', i)
               for i in imgs if 'class="chart"' in i}
-    assert set(loaded) == {"volume", "map", "locations", "latency"}
+    assert set(loaded) == {"volume", "map", "locations", "latency", "expected"}
     for key, m in loaded.items():
         assert m is not None, f"{key} did not load"
         assert (int(m.group(1)), int(m.group(2))) == (MAP_PX if key == "map" else CHART_PX)
