@@ -37,6 +37,9 @@ _registered = False
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 #: Languages the model classifies; any other is routed as not actionable ("language:xx").
 SUPPORTED_LANGUAGES = ("en", "es")
+#: The actionable score given to a post that names a concrete problem (a keyword rule matched)
+#: and a street, and that no cue vetoes, when the model scored it lower (but above 0.1).
+PLACE_FLOOR = 0.55
 #: The most characters of one post the classifier reads (longer text is judged on its start).
 MAX_CHARS = 2_000
 
@@ -195,6 +198,10 @@ class TextcatComponent:
                     reason = None
                 if reason:
                     score = min(score, 0.1)
+                elif 0.1 < score < PLACE_FLOOR and u.get("rule_codes") and "place" in cues:
+                    # a concrete problem (a keyword rule) at a named street, and nothing says it is
+                    # not a report: actionable, well below the auto threshold (a person reviews it)
+                    score = PLACE_FLOOR
                 ok = score >= threshold
                 u["actionable"] = ok
                 u["actionable_score"] = round(score, 4)
