@@ -37,14 +37,17 @@ def test_a_broad_label_trains_the_probability_of_its_set():
     from civic_signal.classifiers.features import feature_ids
     rows = [{"text": "huge pothole on the street", "types": ("pothole",), "actionable": True, "source": "a"},
             {"text": "street light out all night", "types": ("street_light_out",), "actionable": True, "source": "a"},
-            # a broad label: either type is right; the words say pothole, so the model keeps it there
+            # a broad label: either type is right; the set gets the probability, and the word
+            # "pothole" (seen with the precise label) tips it towards pothole
             {"text": "pothole in the road again", "types": ("pothole", "street_light_out"), "actionable": True,
              "source": "b"},
             {"text": "beautiful sunset tonight", "types": (), "actionable": False, "source": "c"}]
     m = train(rows, CFG)
     _, cat = m.predict([m.rows(feature_ids("pothole in the road again"))])
     i, j = m.codes.index("pothole"), m.codes.index("street_light_out")
-    assert cat[0, i] > 0.5 and cat[0, i] > 3 * cat[0, j]
+    assert cat[0, i] + cat[0, j] > 0.9 and cat[0, i] > cat[0, j]
+    _, cat = m.predict([m.rows(feature_ids("beautiful sunset tonight"))])
+    assert cat[0, i] + cat[0, j] < 0.9   # a row without types trains no type
 
 
 def test_temperature_fit_flattens_overconfident_logits_and_the_model_applies_it(tmp_path):

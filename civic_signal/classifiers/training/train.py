@@ -74,6 +74,8 @@ class TrainConfig:
     #: this prior). Set a priori from the issue's observation that in a keyword-filtered stream
     #: look-alike chatter outnumbers reports many times; not tuned on any held-out set.
     chatter_prior_odds: float = 4.0
+    #: type rows weighted (n / n_group) ** this power (0: as they come, 1: every group the same total)
+    type_weight_power: float = 0.5
 
 
 def _code_types(code: str | None) -> tuple[str, ...]:
@@ -210,7 +212,7 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
         group.append((r["source"].split(":")[0], tuple(ts)) if ts else None)
     g_counts = Counter(g for g in group if g is not None)
     n_typed = sum(g_counts.values())
-    w_cat = np.array([(n_typed / g_counts[g]) ** 0.5 if g is not None else 0.0 for g in group])
+    w_cat = np.array([(n_typed / g_counts[g]) ** cfg.type_weight_power if g is not None else 0.0 for g in group])
     w_cat /= max(w_cat.sum(), 1e-12)
     typed = M.sum(axis=1) > 0
 
