@@ -46,7 +46,8 @@ SHARED_DATA ?= ../shared/data
 gazetteer: install
 	$(BIN)/python scripts/build_gazetteer.py --data $(SHARED_DATA)
 
-# The classifier (docs/classifier.md). train-data needs the shared Open311 dump ($(SHARED_DATA));
+# The classifier (docs/classifier.md). train-data needs the shared data ($(SHARED_DATA): the Open311 dump,
+# civic_reports/, cambridge/);
 # train rebuilds civic_signal/classifiers/model/ from what is committed in civic_signal/classifiers/data/, deterministically.
 .PHONY: train-data classifier-eval
 train-data: install
@@ -67,3 +68,9 @@ forecast-prior: install
 
 forecast-eval: install
 	$(BIN)/python scripts/evaluate_forecast.py --data $(SHARED_DATA)
+	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/written_heldout.jsonl
+
+# Leave-one-source-out over the labelled real reports, plus Boston by date (trains one model per fold).
+.PHONY: classifier-cross-eval
+classifier-cross-eval: install
+	$(BIN)/civic-signal eval --cross-source

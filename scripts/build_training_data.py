@@ -1,4 +1,6 @@
-"""Rebuild civic_signal/classifiers/data/open311_train.jsonl.gz and heldout_2018.jsonl from the shared dump.
+"""Rebuild civic_signal/classifiers/data/reports.jsonl.gz (the labelled real reports of several cities,
+scrubbed) and open311_train.jsonl.gz / heldout_2018.jsonl (from the Boston Open311 dump) from the
+shared data, deterministically.
 
 Usage: python scripts/build_training_data.py [--data ../shared/data] [--out civic_signal/classifiers/data]
 """
@@ -19,11 +21,14 @@ def main() -> int:
     ap.add_argument("--data", default="../shared/data", help="folder holding boston_open311_2008_2018.jsonl.gz")
     ap.add_argument("--out", default="civic_signal/classifiers/data")
     args = ap.parse_args()
+    from civic_signal.classifiers.training import sources
     dump = Path(args.data) / "boston_open311_2008_2018.jsonl.gz"
     if not dump.exists():
         print(f"{dump} not found: the shipped data in {args.out} stays as it is", file=sys.stderr)
         return 1
     counts = build(dump, Path(args.out))
+    print(" ".join(f"{k}={v}" for k, v in counts.items()))
+    counts = sources.build(Path(args.data), Path(args.out))
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     return 0
 

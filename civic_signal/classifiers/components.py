@@ -8,8 +8,10 @@ registered at import time. Components and what they set on ``Doc._``:
                          ``rule_codes`` (service codes whose keyword rule matched)
 - ``civic_location``  -> ``location`` (from :mod:`civic_signal.classifiers.location`, when that package is
                          there); runs before textcat, which uses it to tell "E Newton St" from Newton
-- ``civic_textcat``   -> ``actionable`` (bool), ``actionable_score`` (0..1), ``category`` (service
-                         code or ``None``), ``category_score`` (0..1), ``reason`` (why not actionable)
+- ``civic_textcat``   -> ``actionable`` (bool), ``actionable_score`` (0..1), ``type`` (taxonomy
+                         type id), ``category`` (its Boston service code, via
+                         ``config/data/taxonomy/cities/boston.json``), ``category_score`` (0..1,
+                         calibrated), ``reason`` (why not actionable)
 
 The caller may set ``doc._.declared_language``, ``doc._.is_repost`` and ``doc._.coordinates``
 before the pipeline runs.
@@ -36,16 +38,14 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 #: Languages the model classifies; any other is routed as not actionable ("language:xx").
 SUPPORTED_LANGUAGES = ("en", "es")
 #: The actionable score given to a post that names a concrete problem (a keyword rule matched)
-#: and that no cue vetoes, when the model scored it lower.
-RULE_FLOOR = 0.7
-#: Factor on the actionable score of a post that matches no keyword rule and asks for nothing.
-NO_PROBLEM_FACTOR = 0.6
+#: and a street, and that no cue vetoes, when the model scored it lower (but above 0.1).
+PLACE_FLOOR = 0.55
 #: The most characters of one post the classifier reads (longer text is judged on its start).
 MAX_CHARS = 2_000
 
 _EXTENSIONS = {"language": None, "declared_language": None, "is_repost": False, "cues": (), "rule_codes": (),
                "actionable": False, "actionable_score": 0.0, "category": None, "category_score": 0.0,
-               "reason": None}
+               "type": None, "reason": None}
 
 
 def state(doc) -> dict:
@@ -125,6 +125,7 @@ class TextcatComponent:
         self.name = name
         self.threshold = threshold
         self.model = LinearModel.load(Path(model_path) if model_path else DEFAULT_MODEL_DIR)
+        self._labels = _Labels.of(self.model)
 
     def __call__(self, doc):
         return next(iter(self.pipe([doc])))
@@ -183,13 +184,12 @@ class TextcatComponent:
         if todo:
             act, cat = model.predict_flat(rows, np.cumsum(lens) - lens)
             top = cat.argmax(axis=1).tolist()
-            codes, threshold = model.codes, self.threshold
-            general, index = model.codes.index(GENERAL), {c: i for i, c in enumerate(model.codes)}
+            labels, threshold, lab = model.codes, self.threshold, self._labels
             for i, ((_, u, _), t) in enumerate(zip(todo, top)):
-                # the general code only when no specific rule matched; else the likeliest rule code
-                if t == general and u.get("rule_codes"):
-                    top[i] = max((index[c] for c in u["rule_codes"] if c in index), key=lambda j: cat[i, j],
-                                 default=t)
+                # the general label only when no specific rule matched; else the likeliest rule label
+                if t == lab.general and u.get("rule_codes"):
+                    top[i] = max((j for c in u["rule_codes"] for j in lab.rule_labels.get(c, ())),
+                                 key=lambda j: cat[i, j], default=t)
             top_p = cat[range(len(top)), top].tolist()
             act = act.tolist()
             for (doc, u, cues), score, t, p in zip(todo, act, top, top_p):
@@ -198,17 +198,15 @@ class TextcatComponent:
                     reason = None
                 if reason:
                     score = min(score, 0.1)
-                elif not u.get("rule_codes") and "request" not in cues and "ask" not in cues:
-                    # names no known problem and asks for nothing: the model alone must be sure
-                    score *= NO_PROBLEM_FACTOR
-                elif u.get("rule_codes") and score < RULE_FLOOR:
-                    # a concrete problem named in general terms, and nothing says it is not a report:
-                    # actionable, but below the auto threshold (a person reviews it)
-                    score = RULE_FLOOR
+                elif 0.1 < score < PLACE_FLOOR and u.get("rule_codes") and "place" in cues:
+                    # a concrete problem (a keyword rule) at a named street, and nothing says it is
+                    # not a report: actionable, well below the auto threshold (a person reviews it)
+                    score = PLACE_FLOOR
                 ok = score >= threshold
                 u["actionable"] = ok
                 u["actionable_score"] = round(score, 4)
-                u["category"] = codes[t]
+                u["type"] = lab.types[t]
+                u["category"] = lab.codes[t]
                 u["category_score"] = round(p, 4)
                 u["reason"] = None if ok else (reason or "not a report")
         return docs
@@ -218,6 +216,32 @@ class TextcatComponent:
         """Whether the location component (when it ran before us) placed the post in Boston."""
         loc = doc.user_data.get(("._.", "location", None, None))  # doc._.location, without doc._
         return loc is not None and str(getattr(loc, "kind", "")) in ("address", "intersection", "street", "place")
+
+
+class _Labels:
+    """The model's labels as the city sees them: label index -> (type, city service code), the
+    general label's index, and for each keyword-rule code the label indices it stands for."""
+
+    def __init__(self, types: tuple, codes: tuple, general: int, rule_labels: dict) -> None:
+        self.types, self.codes, self.general, self.rule_labels = types, codes, general, rule_labels
+
+    @classmethod
+    def of(cls, model, jurisdiction: str = "boston") -> "_Labels":
+        from civic_signal.config.taxonomy import GENERAL_TYPE, city_mapping
+        city = city_mapping(jurisdiction)
+        labels = model.codes
+        if model.meta.get("labels") == "types":
+            types = tuple(labels)
+            codes = tuple(city.code(t) for t in labels)
+            general = labels.index(GENERAL_TYPE)
+            ix = {t: i for i, t in enumerate(labels)}
+            rule_labels = {c: tuple(ix[t] for t in city.types_for(c) if t in ix) for c in set(codes)}
+        else:  # an older model whose labels are Boston codes
+            codes = tuple(labels)
+            types = tuple(city.primary_type(c) for c in labels)
+            general = labels.index(GENERAL)
+            rule_labels = {c: (i,) for i, c in enumerate(labels)}
+        return cls(types, codes, general, rule_labels)
 
 
 def register_factories() -> bool:

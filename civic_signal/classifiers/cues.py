@@ -4,7 +4,12 @@ Each cue is a small regular expression over the lower-cased text. Cues reach the
 pseudo-words (``cue=fixed``), and the strong ones also decide on their own
 (:func:`veto`): a repost, a place in another city with no Boston place named, a problem
 reported as already fixed (unless the post says it is back or still there), news wording,
-and jokes or policy questions that ask for nothing.
+and jokes or policy questions that ask for nothing. The last cues (``place``, ``time``,
+``question``, ``event``, ``memory``, ``figurative``) describe the post (a street named, a time
+or duration, a question, an ad or event notice, a memory or dream, a figure of speech) and are
+features. Three of them also veto: an ad or event notice, a story, dream or memory (unless the
+post says the problem is still there), and a question about a service that asks for nothing
+done.
 
 What callers may rely on: :func:`find_cues` returns cue names from :data:`CUE_NAMES` in a
 fixed order; :func:`veto` returns a reason string or ``None``.
@@ -53,6 +58,23 @@ CUES: list[tuple[str, str]] = [
     ("ask", r"\b(?:please|pls|plz|send (?:someone|a crew)|por favor)\b|@bos311"),
     ("request", r"\b(?:please|pls|plz|can (?:someone|you|the city)|send (?:someone|a crew)|needs? to be|"
                 r"fix|remove|por favor)\b|@bos311"),
+    # what the text says about place, time, and what kind of post it is: features only, no veto
+    ("place", r"\b(?:st|street|ave|avenue|rd|road|blvd|ln|lane|dr|pl|sq|ct|hwy|pkwy|ter|alley|corner|intersection|"
+              r"block|in front of|across from|calle|esquina)\b"),
+    ("time", r"\b(?:for (?:a |two |three |several |# |\d+ )?(?:days|weeks|months|hours|years)|since (?:monday|tuesday|"
+             r"wednesday|thursday|friday|saturday|sunday|yesterday|last|this|the|#|\d)|all (?:day|night|week)|"
+             r"right now|this (?:morning|afternoon|evening|week)|tonight|today|yesterday|over a (?:week|month)|"
+             r"desde hace)\b"),
+    ("question", r"^(?:does|do|is|are|when|what|where|how|which|will|anyone know|can i|should i|do i)\b"),
+    ("event", r"\b(?:sale|grand opening|now open|open house|festival|concert|block party|fun run|5k|"
+              r"farmers market|free (?:coffee|estimates?|quotes?|concert)|call (?:for|today)|book (?:now|your)|"
+              r"sign up|join (?:us|our)|meet at|rsvp|dm me|for rent|insured|licensed|estimates?|quotes?|"
+              r"\d+ ?(?:am|pm)|\d+%|\d+ ?- ?\d+ ?(?:am|pm)?|off your)\b"),
+    ("memory", r"\b(?:dream(?:s|t|ed|ing)?|nightmare|remember when|reminisc\w*|back in the day|when i was (?:a kid|little|"
+               r"young|a teen)|as a kid|grandp\w*|grandm\w*|short story|story time|nostalg\w*|novel)\b"),
+    ("figurative", r"\b(?:my (?:life|love life|brain|inbox|bank account|patience|soul|heart|group chat|thesis|job|"
+                   r"anxiety)|like an? |feel(?:s|ing)? like|(?:dumpster|trash|garbage) fire|train ?wreck|meme|"
+                   r"emoji)"),
 ]
 CUE_NAMES: tuple[str, ...] = tuple(n for n, _ in CUES)
 #: Substrings one of which every match of a cue contains (checked before the regex; a test
@@ -77,6 +99,17 @@ GATES: dict[str, tuple[str, ...]] = {
     "policy": ("why", "how", "what", "is", "who", "does", "budget", "long", "policy", "council"),
     "ask": ("please", "pls", "plz", "send", "por", "bos311"),
     "request": ("please", "pls", "plz", "can", "send", "need", "fix", "remove", "por", "bos311"),
+    "place": ("st", "ave", "rd", "road", "blvd", "ln", "lane", "dr", "pl", "sq", "ct", "hwy", "pkwy", "ter",
+              "alley", "corner", "intersection", "block", "in", "across", "calle", "esquina"),
+    "time": ("for", "since", "all", "right", "this", "tonight", "today", "yesterday", "over", "desde"),
+    "question": ("does", "do", "is", "are", "when", "what", "where", "how", "which", "will", "anyone", "can",
+                 "should"),
+    "event": ("sale", "grand", "now", "open", "festival", "concert", "block", "fun", "5k", "farmers", "free",
+              "call", "book", "sign", "join", "meet", "rsvp", "dm", "for", "insured", "licensed", "estimate",
+              "quote", "off", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"),
+    "memory": ("dream", "nightmare", "remember", "reminisc", "back", "when", "as", "grandp", "grandm", "short",
+               "story", "nostalg", "novel"),
+    "figurative": ("my", "like", "feel", "dumpster", "trash", "garbage", "train", "meme", "emoji"),
 }
 #: Cues whose matches need not start a word (emoji): a substring, one of which every match
 #: contains, is checked in the raw text instead (``in`` is much cheaper than the regex).
@@ -155,4 +188,10 @@ def veto(cues: list[str] | tuple[str, ...]) -> str | None:
         return "joke"
     if "policy" in c and "ask" not in c:
         return "policy question"
+    if "event" in c and "still" not in c:
+        return "ad or event"
+    if "memory" in c and "still" not in c:
+        return "story or memory"
+    if "question" in c and "request" not in c:
+        return "question"
     return None

@@ -9,7 +9,13 @@ absent it is ``code is not None`` if ``code`` is given). Figures:
 - actionable accuracy over the lines with a gold actionable value;
 - location hit rate: share of lines with gold ``lat``/``lon`` whose predicted location lies
   within 300 m (a missing prediction is a miss), and the median error of the hits;
-- a confusion summary: the most frequent (gold -> predicted) mistakes.
+- a confusion summary: the most frequent (gold -> predicted) mistakes;
+- when gold lines carry a ``kind`` (e.g. ``report``, ``joke``, ``news``): per kind, the share of
+  its lines flagged actionable, plus ``chatter_flagged`` (share of the lines with a gold
+  actionable false flagged actionable) and ``reports_kept`` (share of gold actionable lines
+  flagged actionable);
+- when gold lines carry a ``type``: the share of gold reports whose predicted type matches
+  (``type_accuracy``, actionable or not).
 """
 
 from __future__ import annotations
@@ -41,13 +47,19 @@ class Report:
     location_n: int = 0
     confusions: list[tuple[str, str, int]] = field(default_factory=list)
     n: int = 0
+    flagged_by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
+    chatter_flagged: float | None = None
+    reports_kept: float | None = None
+    type_accuracy: float | None = None
 
     def as_dict(self) -> dict:
         return {"n": self.n, "macro_f1": self.macro_f1, "macro_accuracy": self.macro_accuracy,
                 "actionable_accuracy": self.actionable_accuracy, "actionable_n": self.actionable_n,
                 "location_hit_rate_300m": self.location_hit_rate, "location_n": self.location_n,
                 "per_category": self.per_category,
-                "confusions": [{"gold": g, "predicted": p, "count": n} for g, p, n in self.confusions]}
+                "confusions": [{"gold": g, "predicted": p, "count": n} for g, p, n in self.confusions],
+                "flagged_by_kind": self.flagged_by_kind, "chatter_flagged": self.chatter_flagged,
+                "reports_kept": self.reports_kept, "type_accuracy": self.type_accuracy}
 
 
 def score(gold: list[dict], predicted: list[dict], top_confusions: int = 15) -> Report:
@@ -90,6 +102,25 @@ def score(gold: list[dict], predicted: list[dict], top_confusions: int = 15) -> 
         rep.location_hit_rate, rep.location_n = round(loc_hit / loc_n, 4), loc_n
     rep.confusions = [(g, pr, n) for (g, pr), n in Counter((g, pr) for g, pr in pairs if g != pr)
                       .most_common(top_confusions)]
+    kinds: dict[str, list[bool]] = {}
+    neg: list[bool] = []
+    pos: list[bool] = []
+    typed: list[bool] = []
+    for g, p in zip(gold, predicted):
+        flagged = bool(p.get("actionable")) and "error" not in p
+        if g.get("kind"):
+            kinds.setdefault(g["kind"], []).append(flagged)
+            gold_act = g.get("actionable", g.get("code") is not None)
+            (pos if gold_act else neg).append(flagged)
+        if g.get("type"):
+            typed.append((p.get("type") or (p.get("category") or {}).get("type")) == g["type"])
+    rep.flagged_by_kind = {k: {"n": len(v), "flagged": round(sum(v) / len(v), 4)} for k, v in sorted(kinds.items())}
+    if neg:
+        rep.chatter_flagged = round(sum(neg) / len(neg), 4)
+    if pos:
+        rep.reports_kept = round(sum(pos) / len(pos), 4)
+    if typed:
+        rep.type_accuracy = round(sum(typed) / len(typed), 4)
     return rep
 
 
@@ -114,4 +145,10 @@ def render(rep: Report) -> str:
         lines.append(f"  {g} -> {pr}: {n}")
     if not rep.confusions:
         lines.append("  none")
+    if rep.flagged_by_kind:
+        lines.append("flagged actionable, by kind: " + ", ".join(
+            f"{k} {v['flagged']:.3f} (n={v['n']})" for k, v in rep.flagged_by_kind.items()))
+        lines.append(f"chatter flagged: {rep.chatter_flagged}   reports kept: {rep.reports_kept}")
+    if rep.type_accuracy is not None:
+        lines.append(f"type accuracy on gold reports: {rep.type_accuracy:.3f}")
     return "\n".join(lines)

@@ -1,13 +1,14 @@
 """The linear model: hashed features -> actionable logit and category logits.
 
 Stored as ``model.npz`` (``keys``: sorted feature hashes, ``weights``: float16 rows, one per key,
-column 0 the actionable head, columns 1.. the categories; ``bias``; ``scale``) plus
-``meta.json`` (version, codes, training data digest, held-out figures).
+column 0 the actionable head, columns 1.. the labels; ``bias``) plus ``meta.json`` (version,
+``codes`` = the labels: taxonomy type ids when ``labels == "types"``, training data digest,
+``temperature`` dividing the label logits (calibration), held-out figures).
 
 Scoring is batched: the rows of every post in a batch are gathered with one fancy index and
 summed with ``np.add.reduceat``. What callers may rely on: :meth:`LinearModel.predict` returns,
 for each input, ``(actionable_probability, category_probabilities)`` with probabilities
-summing to one over :attr:`LinearModel.codes`.
+summing to one over :attr:`LinearModel.codes` (calibrated by the stored temperature).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class LinearModel:
         # an all-zero row at the end: unknown features point there
         self._w = np.vstack([self.weights.astype(np.float32), np.zeros((1, self.weights.shape[1]), np.float32)])
         self._unknown = len(self.keys)
+        # the category logits are divided by the calibration temperature (meta "temperature")
+        self._inv_t = 1.0 / float(self.meta.get("temperature") or 1.0)
 
     @property
     def unknown(self) -> int:
@@ -73,7 +76,7 @@ class LinearModel:
 
     def predict_flat(self, rows: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`predict` for rows already flattened (see :meth:`logits_flat`)."""
-        return self._probabilities(self.logits_flat(rows, starts))
+        return self._probabilities(self.logits_flat(rows, starts), self._inv_t)
 
     def logits(self, batch_rows: list[list[int]]) -> np.ndarray:
         """Summed weights plus bias, one row per post (``(n, 1 + n_codes)``)."""
@@ -89,12 +92,12 @@ class LinearModel:
         return summed + self.bias
 
     def predict(self, batch_rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        return self._probabilities(self.logits(batch_rows))
+        return self._probabilities(self.logits(batch_rows), self._inv_t)
 
     @staticmethod
-    def _probabilities(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _probabilities(z: np.ndarray, inv_t: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         act = 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -30, 30)))
-        c = z[:, 1:]
+        c = z[:, 1:] * inv_t if inv_t != 1.0 else z[:, 1:]
         c = np.exp(c - c.max(axis=1, keepdims=True))
         return act, c / c.sum(axis=1, keepdims=True)
 

@@ -117,7 +117,8 @@ class SpacyClassifier(Classifier):
         actionable = bool(u.get("actionable"))
         if actionable and code:
             category = trusted(Category, {"code": code, "name": _name(code),
-                                          "score": min(1.0, max(0.0, float(u.get("category_score", 0.0))))})
+                                          "score": min(1.0, max(0.0, float(u.get("category_score", 0.0)))),
+                                          "type": u.get("type")})
         location = doc.user_data.get(LOCATION_KEY) if self.has_location else None
         return trusted(Classification, {
             "post_id": post.id, "actionable": actionable,

@@ -129,6 +129,9 @@ class Category(_Frozen):
     code: str
     name: str
     score: float = Field(ge=0, le=1)
+    #: the city-neutral problem type (config/data/taxonomy/types.json) the code was mapped from;
+    #: None from classifiers that predict codes directly (the keyword fallback)
+    type: str | None = None
 
 
 class LocationKind(StrEnum):

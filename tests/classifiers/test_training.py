@@ -30,7 +30,44 @@ def test_a_tiny_model_learns_its_rows():
     m = train(ROWS, CFG)
     act, cat = m.predict([m.rows(feature_ids("pothole on the street")), m.rows(feature_ids("sunset tonight"))])
     assert act[0] > 0.5 > act[1]
-    assert m.codes[int(cat[0].argmax())] == "REQPOTHL"
+    assert m.codes[int(cat[0].argmax())] == "pothole"  # labels are taxonomy types (Boston codes before issue 14)
+
+
+def test_a_broad_label_trains_the_probability_of_its_set():
+    from civic_signal.classifiers.features import feature_ids
+    rows = [{"text": "huge pothole on the street", "types": ("pothole",), "actionable": True, "source": "a"},
+            {"text": "street light out all night", "types": ("street_light_out",), "actionable": True, "source": "a"},
+            # a broad label: either type is right; the set gets the probability, and the word
+            # "pothole" (seen with the precise label) tips it towards pothole
+            {"text": "pothole in the road again", "types": ("pothole", "street_light_out"), "actionable": True,
+             "source": "b"},
+            {"text": "beautiful sunset tonight", "types": (), "actionable": False, "source": "c"}]
+    m = train(rows, CFG)
+    _, cat = m.predict([m.rows(feature_ids("pothole in the road again"))])
+    i, j = m.codes.index("pothole"), m.codes.index("street_light_out")
+    assert cat[0, i] + cat[0, j] > 0.9 and cat[0, i] > cat[0, j]
+    _, cat = m.predict([m.rows(feature_ids("beautiful sunset tonight"))])
+    assert cat[0, i] + cat[0, j] < 0.9   # a row without types trains no type
+
+
+def test_temperature_fit_flattens_overconfident_logits_and_the_model_applies_it(tmp_path):
+    from civic_signal.classifiers.training.train import fit_temperature
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 400)
+    logits = rng.normal(0, 1, (400, 3))
+    logits[np.arange(400), truth] += 1.0
+    logits *= 6.0                      # far too sharp for 1-in-3 noise
+    accept = np.zeros((400, 3), bool)
+    accept[np.arange(400), truth] = True
+    t = fit_temperature(logits, accept)
+    assert t > 2.0
+    m = train(ROWS, CFG)
+    m.meta["temperature"] = 4.0
+    m.save(tmp_path)
+    sharp, flat = train(ROWS, CFG), LinearModel.load(tmp_path)
+    from civic_signal.classifiers.features import feature_ids
+    rows = [sharp.rows(feature_ids("pothole on the street"))]
+    assert flat.predict(rows)[1].max() < sharp.predict(rows)[1].max()
 
 
 def test_missing_model_is_a_clear_error(tmp_path):

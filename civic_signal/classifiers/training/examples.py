@@ -84,3 +84,21 @@ def write_eval(path: Path) -> int:
             fh.write(json.dumps({"id": f"hw-{i:04d}", "text": r["text"], "code": r["code"],
                                  "actionable": r["actionable"], "source": r["source"]}, sort_keys=True) + "\n")
     return len(rows)
+
+
+CHATTER_FRAMES = Path(__file__).resolve().parent.parent / "data" / "chatter_frames.json"
+
+
+def expand_chatter(path: Path = CHATTER_FRAMES, per_frame: int = 8, seed: int = 11) -> list[dict]:
+    """The chatter frames (``chatter_frames.json``) filled with problem phrases and places:
+    ``per_frame`` rows per frame, deterministic, every row not actionable (training only)."""
+    spec = json.loads(Path(path).read_text())
+    rng = random.Random(seed)
+    problems, places = spec["problems"], spec["places"]
+    rows = []
+    for kind, frames in sorted(spec["frames"].items()):
+        for frame in frames:
+            for p in rng.sample(problems, min(per_frame, len(problems))):
+                text = frame.replace("{p}", p).replace("{L}", places[rng.randrange(len(places))])
+                rows.append({"text": _cap(text), "code": None, "actionable": False, "source": f"chatter:{kind}"})
+    return rows

@@ -70,18 +70,19 @@ def _tokens(text: str) -> list[str]:
 class Scrubber:
     """Keeps only words common across records (see the module docstring)."""
 
-    def __init__(self, doc_freq: Counter, lower_freq: Counter) -> None:
-        self.keep = {w for w, n in doc_freq.items() if n >= MIN_DOC_FREQ and lower_freq[w] >= MIN_LOWER_FREQ}
+    def __init__(self, doc_freq: Counter, lower_freq: Counter, min_doc: int = MIN_DOC_FREQ,
+                 min_lower: int = MIN_LOWER_FREQ) -> None:
+        self.keep = {w for w, n in doc_freq.items() if n >= min_doc and lower_freq[w] >= min_lower}
 
     @classmethod
-    def fit(cls, texts) -> "Scrubber":
+    def fit(cls, texts, min_doc: int = MIN_DOC_FREQ, min_lower: int = MIN_LOWER_FREQ) -> "Scrubber":
         doc_freq: Counter = Counter()
         lower_freq: Counter = Counter()
         for t in texts:
             toks = [x for x in _tokens(t) if x[0].isalpha()]
             doc_freq.update({x.lower() for x in toks})
             lower_freq.update({x for x in toks if x.islower()})
-        return cls(doc_freq, lower_freq)
+        return cls(doc_freq, lower_freq, min_doc, min_lower)
 
     def __call__(self, text: str) -> str:
         out = []

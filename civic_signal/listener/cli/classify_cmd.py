@@ -3,13 +3,14 @@
 classify reads JSON lines (``text``; optional ``id``, ``created_at``, ``lat``, ``lon``,
 ``lang``) and writes one JSON line per input line, in order::
 
-    {"id": ..., "actionable": bool, "category": {"code", "name", "score"} | null,
+    {"id": ..., "actionable": bool, "category": {"code", "name", "score", "type"} | null,
      "location": {"text", "kind", "address", "neighborhood", "lat", "lon", "score", "radius_m"} | null}
 
 ``id`` echoes the input's ``id``, or the 1-based line number when absent. A line that is not
 valid JSON, not an object, or has no string ``text`` gives ``{"id": ..., "error": "..."}`` and
 the run goes on. Blank lines are skipped (they produce no output line). Extra keys written
-(``language``, ``reason``, ``actionable_score``, ``confidence``) may be ignored by readers.
+(``type``: the taxonomy type behind ``category.code``; ``language``, ``reason``,
+``actionable_score``, ``confidence``) may be ignored by readers.
 Malformed ``lat``/``lon`` ("north", NaN, 999, only one of them) do not refuse the line: they are
 dropped, the post is located from its text, and ``"warnings": ["coordinates dropped: ..."]`` says so.
 
@@ -73,8 +74,9 @@ def result_json(ident, c, post=None) -> dict:
     if c.location is not None:
         loc = c.location.model_dump(mode="json")
     return {"id": ident, "actionable": c.actionable, "category": cat, "location": loc,
-            "language": c.language, "reason": c.reason, "actionable_score": c.actionable_score,
-            "confidence": c.confidence, **({"warnings": list(post.warnings)} if post is not None and post.warnings else {})}
+            "type": cat.get("type") if cat else None, "language": c.language, "reason": c.reason,
+            "actionable_score": c.actionable_score, "confidence": c.confidence,
+            **({"warnings": list(post.warnings)} if post is not None and post.warnings else {})}
 
 
 def classify_lines(classifier, lines: Iterable[str]) -> Iterator[dict]:
@@ -179,20 +181,36 @@ def register(app: typer.Typer) -> None:
 
     @app.command("eval")
     def evaluate(ctx: typer.Context,
-                 path: str = typer.Argument(..., help="Gold JSON lines: text plus code and/or lat/lon."),
+                 path: str = typer.Argument(None, help="Gold JSON lines: text plus code and/or lat/lon."),
                  kind: str = typer.Option(None, "--kind", help="spacy | keyword (default: classifier.kind)."),
                  as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
                  location: bool = typer.Option(False, "--location",
                                                help="Location mode: score only where posts are placed. PATH holds "
                                                     "text/lat/lon(/kind) lines, or is open311:test / open311:dev "
                                                     "(real 2018 descriptions from $CIVIC_SHARED_DATA)."),
+                 cross_source: bool = typer.Option(
+                     False, "--cross-source", help="Leave-one-source-out over the labelled real reports "
+                     "(trains one model per fold from civic_signal/classifiers/data; minutes)."),
+                 only: str = typer.Option(None, "--only", help="With --cross-source: the folds whose name "
+                                          "holds this text (e.g. dc_seeclickfix)."),
                  ) -> None:
         """Per-category precision/recall/F1, macro F1, actionable accuracy, location hit rate (300 m).
 
-        With ``--location``: precision, recall and F1 of the points given within 300 m, by kind."""
+        With ``--location``: precision, recall and F1 of the points given within 300 m, by kind; with
+        ``--cross-source``, the cross-city evaluation of docs/classifier.md."""
         if location:
+            if not path:
+                raise typer.BadParameter("give a PATH (a file, open311:test or open311:dev) with --location")
             _eval_location(path, as_json)
             return
+        if cross_source:
+            from civic_signal.classifiers.training import crosseval
+            rep = crosseval.run(only=only, progress=None if as_json else
+                                (lambda f: typer.echo(f"{f['fold']}: macro {f['macro_accuracy']}", err=True)))
+            typer.echo(json.dumps(rep, indent=2) if as_json else crosseval.render(rep))
+            return
+        if not path:
+            raise typer.BadParameter("give a gold file PATH, or --cross-source")
         from civic_signal.classifiers.evaluate import render, score
         clf = _classifier(ctx, kind)
         fh = _open(path)
