@@ -23,7 +23,7 @@ Both heads share the hashed features (:mod:`civic_signal.classifiers.features`):
 - type: softmax over :func:`civic_signal.config.taxonomy.type_ids`, actionable rows with types only.
   A row with several acceptable types (a broad source label) is trained on the probability of the
   set (the target is the model's own distribution restricted to the set). Rows are weighted
-  ``(n / n_g) ** 0.5`` per (source, label) group so that rare types count. Actionable rows are
+  ``n / n_g`` per (source, label) group (every group the same total) so that rare types count. Actionable rows are
   weighted the same way per source inside each class (the two classes to the same total).
 
 Calibration (:func:`fit_temperature`): the type logits are divided by a temperature fitted to
@@ -65,8 +65,8 @@ WEAK_CAP = 400
 class TrainConfig:
     steps: int = 250
     learning_rate: float = 0.05
-    l2: float = 1e-5
-    min_count: int = 2
+    l2: float = 1e-4
+    min_count: int = 3
     rule_dropout_every: int = 2      # drop rule= features on every n-th weak-labelled row
     seed: int = 13
     #: chatter posts per report assumed in the stream the model reads (the classes are trained
@@ -75,7 +75,7 @@ class TrainConfig:
     #: look-alike chatter outnumbers reports many times; not tuned on any held-out set.
     chatter_prior_odds: float = 4.0
     #: type rows weighted (n / n_group) ** this power (0: as they come, 1: every group the same total)
-    type_weight_power: float = 0.5
+    type_weight_power: float = 1.0
 
 
 def _code_types(code: str | None) -> tuple[str, ...]:
