@@ -74,6 +74,8 @@ class TrainConfig:
     #: this prior). Set a priori from the issue's observation that in a keyword-filtered stream
     #: look-alike chatter outnumbers reports many times; not tuned on any held-out set.
     chatter_prior_odds: float = 4.0
+    #: L2 on the actionable column alone (None: ``l2``)
+    l2_actionable: float | None = None
     #: type rows weighted (n / n_group) ** this power (0: as they come, 1: every group the same total)
     type_weight_power: float = 1.0
 
@@ -223,6 +225,9 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
     m_w, v_w, m_b, v_b = (np.zeros_like(W), np.zeros_like(W), np.zeros_like(b), np.zeros_like(b))
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     Xt = X.T.tocsr()
+    l2_cols = np.full(1 + len(labels), cfg.l2, np.float32)
+    if cfg.l2_actionable is not None:
+        l2_cols[0] = cfg.l2_actionable
     for step in range(1, cfg.steps + 1):
         Z = X @ W + b
         p_act = 1.0 / (1.0 + np.exp(-np.clip(Z[:, 0], -30, 30)))
@@ -235,7 +240,7 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
         G = np.empty_like(Z)
         G[:, 0] = (p_act - y_act) * w_act
         G[:, 1:] = (pc - q) * w_cat[:, None]
-        gW = Xt @ G.astype(np.float32) + np.float32(cfg.l2) * W
+        gW = Xt @ G.astype(np.float32) + l2_cols * W
         gb = G.sum(axis=0)
         m_w = beta1 * m_w + (1 - beta1) * gW
         v_w = beta2 * v_w + (1 - beta2) * gW * gW
