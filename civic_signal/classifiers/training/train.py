@@ -24,7 +24,7 @@ Both heads share the hashed features (:mod:`civic_signal.classifiers.features`):
   A row with several acceptable types (a broad source label) is trained on the probability of the
   set (the target is the model's own distribution restricted to the set). Rows are weighted
   ``n / n_g`` per (source, label) group (every group the same total) so that rare types count. Actionable rows are
-  weighted the same way per source inside each class (the two classes to the same total).
+  weighted ``(n / n_source) ** 0.5`` per source inside each class (the two classes to the same total).
 
 Calibration (:func:`fit_temperature`): the type logits are divided by a temperature fitted to
 minimise the negative log-likelihood on held-out rows (every 5th real report by text hash is
