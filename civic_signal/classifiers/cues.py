@@ -100,16 +100,18 @@ GATES: dict[str, tuple[str, ...]] = {
     "ask": ("please", "pls", "plz", "send", "por", "bos311"),
     "request": ("please", "pls", "plz", "can", "send", "need", "fix", "remove", "por", "bos311"),
     "place": ("st", "ave", "rd", "road", "blvd", "ln", "lane", "dr", "pl", "sq", "ct", "hwy", "pkwy", "ter",
-              "alley", "corner", "intersection", "block", "in", "across", "calle", "esquina"),
-    "time": ("for", "since", "all", "right", "this", "tonight", "today", "yesterday", "over", "desde"),
+              "alley", "corner", "intersection", "block", "front", "across", "calle", "esquina"),
+    "time": ("day", "week", "month", "hour", "year", "since", "night", "now", "morning", "afternoon", "evening",
+             "tonight", "today", "yesterday", "desde"),
     "question": ("does", "do", "is", "are", "when", "what", "where", "how", "which", "will", "anyone", "can",
                  "should"),
     "event": ("sale", "grand", "now", "open", "festival", "concert", "block", "fun", "5k", "farmers", "free",
-              "call", "book", "sign", "join", "meet", "rsvp", "dm", "for", "insured", "licensed", "estimate",
+              "call", "book", "sign", "join", "meet", "rsvp", "dm", "rent", "insured", "licensed", "estimate",
               "quote", "off", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"),
-    "memory": ("dream", "nightmare", "remember", "reminisc", "back", "when", "as", "grandp", "grandm", "short",
+    "memory": ("dream", "nightmare", "remember", "reminisc", "day", "when", "kid", "grandp", "grandm", "short",
                "story", "nostalg", "novel"),
-    "figurative": ("my", "like", "feel", "dumpster", "trash", "garbage", "train", "meme", "emoji"),
+    "figurative": ("life", "love", "brain", "inbox", "bank", "patience", "soul", "heart", "group", "thesis", "job",
+                   "anxiety", "like", "feel", "dumpster", "trash", "garbage", "train", "meme", "emoji"),
 }
 #: Cues whose matches need not start a word (emoji): a substring, one of which every match
 #: contains, is checked in the raw text instead (``in`` is much cheaper than the regex).

@@ -58,3 +58,31 @@ def test_sources_build_scrubs_caps_and_counts(tmp_path):
     spec = json.loads((tax / "sources" / "newhaven_seeclickfix.json").read_text())
     assert spec["labels"]["Potholes"]["n"] == sum(r["label"] == "Potholes" for r in out)
     assert spec["unmapped"]["Mystery"]["why"] == "not reviewed yet"      # a new label is listed, not lost
+
+
+def test_a_fold_trains_calibrates_classifies_and_measures_through_the_pipeline(tmp_path):
+    from civic_signal.classifiers.training.train import TrainConfig
+    src = "newhaven_seeclickfix"   # a real source name, so the calibration split uses these rows
+    train_rows = []
+    for i in range(30):
+        train_rows.append({"text": f"deep pothole in the road near house {i}", "types": ("pothole",),
+                           "actionable": True, "source": src})
+        train_rows.append({"text": f"street light out and dark all night number {i}", "types": ("street_light_out",),
+                           "actionable": True, "source": src})
+        train_rows.append({"text": f"lovely sunset and brunch with friends {i}", "types": (), "actionable": False,
+                           "source": "written:chatter"})
+    test_rows = [{"text": "a pothole in the road", "types": ("pothole",), "label": "Potholes", "source": "x"},
+                 {"text": "the street light is out", "types": ("street_light_out", "light_pole_damaged"),
+                  "label": "Lamp", "source": "x"}]
+    res = crosseval.run_fold("tiny", train_rows, test_rows, TrainConfig(steps=40, min_count=1), work=tmp_path)
+    assert res["fold"] == "tiny" and res["n_typed"] == 2 and res["micro_accuracy"] == 1.0
+    assert res["general_share"] == 0.0 and res["temperature"] > 0
+    assert len(res["reliability"]) >= 1 and "ece_uncalibrated" in res
+
+
+def test_eval_without_a_file_or_cross_source_is_a_clear_error():
+    from typer.testing import CliRunner
+
+    from civic_signal.listener.cli import app
+    res = CliRunner().invoke(app, ["eval"])
+    assert res.exit_code != 0 and "cross-source" in res.output

@@ -21,7 +21,9 @@ def test_classify_writes_one_line_per_input_line_in_order_and_goes_on_after_erro
     out = [json.loads(x) for x in res.output.splitlines()]
     assert [o["id"] for o in out] == ["a", 2, 7, 5, "c", 7]
     assert out[0]["actionable"] is True and out[0]["category"]["code"] == "REQPOTHL"
-    assert set(out[0]["category"]) == {"code", "name", "score"}
+    # issue 14 added the taxonomy type behind the code (in the category and at the top level)
+    assert set(out[0]["category"]) == {"code", "name", "score", "type"}
+    assert out[0]["category"]["type"] == out[0]["type"] == "pothole"
     assert "error" in out[1] and "JSON" in out[1]["error"]
     assert out[2] == {"id": 7, "error": "missing text"}
     assert out[3]["actionable"] is False and out[3]["category"] is None
