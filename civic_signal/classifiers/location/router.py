@@ -1,0 +1,188 @@
+"""Which city a post is about: one location finder per jurisdiction pack, and the rules that pick one.
+
+Rules, in order:
+
+1. Coordinates attached to the post (or written in it) decide alone: the pack whose boundary holds the
+   point (within 30 m), else no configured city.
+2. A state other than Massachusetts ("Portland, OR", "in Texas") -> no configured city.
+3. Each pack's finder reads the text (a finder gives up on a post naming a place outside its city with
+   none of its own neighbourhoods, e.g. "Broadway in Somerville"). A post naming a pack's city ("in
+   Cambridge", "#Boston", but not "Cambridge St") keeps that city's answer when it has one.
+4. Several answers (a street whose name exists in several cities, "Mass Ave", "River St"): the best
+   supported wins: a point over an area, then address > intersection > place > street > neighbourhood
+   (a cross street, square or landmark only one city has is what makes "Mass Ave near Central Square"
+   an intersection in Cambridge but a 1 km stretch in Boston), then the score, then the pack order.
+5. No answer: a place name no pack holds ("Somerville", "Quincy") -> no configured city, with the reason
+   naming it; nothing at all -> ``routing.default`` (most posts name no place; they go where they
+   always went).
+
+What callers may rely on: :meth:`JurisdictionRouter.find` never raises and returns a :class:`Routed`;
+``jurisdiction`` is a pack id or ``None``, and ``reason`` is set exactly when a place was recognised
+but no pack holds it (``"elsewhere: ..."``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from civic_signal.classifiers.location.finder import _TOKEN_RE, LocationFinder
+from civic_signal.classifiers.location.gazetteer import DEFAULT_PATH, Gazetteer
+from civic_signal.core.models import Coordinates, Location, LocationKind
+
+ELSEWHERE = "elsewhere: "
+_RANK = {LocationKind.ADDRESS: 5, LocationKind.INTERSECTION: 4, LocationKind.PLACE: 3, LocationKind.STREET: 2,
+         LocationKind.NEIGHBORHOOD: 1, LocationKind.COORDINATES: 6}
+_STREET_AFTER = r"(?!\s+(?:st|street|ave|avenue|rd|road|pl|place|ter|terrace|pkwy|parkway|dr|drive|ct|court|sq|square)\b)"
+_STATES = {"alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA", "colorado": "CO",
+           "connecticut": "CT", "delaware": "DE", "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID",
+           "illinois": "IL", "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
+           "maine": "ME", "maryland": "MD", "michigan": "MI", "minnesota": "MN", "mississippi": "MS",
+           "missouri": "MO", "montana": "MT", "nebraska": "NE", "nevada": "NV", "new hampshire": "NH",
+           "new jersey": "NJ", "new mexico": "NM", "new york state": "NY", "north carolina": "NC",
+           "north dakota": "ND", "ohio": "OH", "oklahoma": "OK", "oregon": "OR", "pennsylvania": "PA",
+           "rhode island": "RI", "south carolina": "SC", "south dakota": "SD", "tennessee": "TN", "texas": "TX",
+           "utah": "UT", "vermont": "VT", "virginia": "VA", "west virginia": "WV", "wisconsin": "WI",
+           "wyoming": "WY", "washington state": "WA", "ontario": "ON", "quebec": "QC"}
+#: "Portland, OR" / "Austin TX 78701": a capitalised town, a comma, a state code (not MA; ME/IN/OR/OK/HI
+#: are words too, so the code must be written in capitals and end the phrase)
+_STATE_CODE_RE = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?),? (" + "|".join(sorted(set(_STATES.values()) | {"DC"}))
+                            + r")\b(?! ?[a-z])")
+_STATE_NAME_RE = re.compile(r"\b(?:in|,)\s+(" + "|".join(sorted(_STATES, key=len, reverse=True)) + r")\b", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    location: Location | None
+    jurisdiction: str | None
+    reason: str | None = None
+
+
+class _City:
+    __slots__ = ("id", "name", "finder", "boundary", "contains", "name_re")
+
+    def __init__(self, jid: str, name: str, finder: LocationFinder, boundary: dict, city_names) -> None:
+        import shapely
+        from shapely.geometry import shape
+        self.id, self.name, self.finder = jid, name, finder
+        geom = shape(boundary).buffer(0.0003)   # about 30 m: a phone fix on the border street
+        shapely.prepare(geom)
+        self.boundary = geom
+        self.contains = lambda lat, lon: bool(shapely.contains_xy(geom, lon, lat))
+        self.name_re = re.compile(r"(?<![a-z])#?(?:" + "|".join(re.escape(n) for n in city_names) + r")(?![a-z])"
+                                  + _STREET_AFTER, re.I)
+
+
+class JurisdictionRouter:
+    """Reads the location of a post with every active pack's gazetteer and picks the city (see module doc)."""
+
+    _default: "JurisdictionRouter | None" = None
+    _lock = threading.Lock()
+
+    def __init__(self, cities: list[_City], default: str | None) -> None:
+        self.cities = cities
+        self.by_id = {c.id: c for c in cities}
+        self.default_id = default or None
+
+    @classmethod
+    def from_packs(cls, packs, default: str | None) -> "JurisdictionRouter":
+        cities = []
+        for p in packs:
+            # the shipped Boston gazetteer is the process's default finder: loaded once, shared
+            finder = (LocationFinder.default() if p.gazetteer_path.resolve() == DEFAULT_PATH.resolve()
+                      else LocationFinder(Gazetteer.load(p.gazetteer_path)))
+            cities.append(_City(p.id, p.name, finder, p.boundary(), p.city_names))
+        return cls(cities, default)
+
+    @classmethod
+    def from_settings(cls, settings) -> "JurisdictionRouter":
+        from civic_signal.config.jurisdictions import active_packs
+        return cls.from_packs(active_packs(settings), settings.routing.default)
+
+    @classmethod
+    def default(cls) -> "JurisdictionRouter":
+        """The router over the packs the process's settings activate, built once per process."""
+        if cls._default is None:
+            with cls._lock:
+                if cls._default is None:
+                    from civic_signal.config.settings import load_settings
+                    cls._default = cls.from_settings(load_settings())
+        return cls._default
+
+    # -- routing ---------------------------------------------------------------------------------
+    def city_at(self, lat: float, lon: float) -> str | None:
+        """The pack whose boundary holds the point (the first in pack order), else None."""
+        for c in self.cities:
+            if c.contains(lat, lon):
+                return c.id
+        return None
+
+    def find(self, text: str, coordinates: Coordinates | None = None) -> Routed:
+        try:
+            return self._find(text or "", coordinates)
+        except Exception:  # noqa: BLE001 - routing is optional per post; one odd post must not stop a batch
+            return Routed(None, self.default_id)
+
+    def _outside(self, lat: float, lon: float) -> str:
+        names = " and ".join(c.name for c in self.cities)
+        return f"{ELSEWHERE}the point {lat:.5f},{lon:.5f} is outside {names}"
+
+    def _find(self, text: str, coords: Coordinates | None) -> Routed:
+        if coords is not None:
+            jid = self.city_at(coords.lat, coords.lon)
+            if jid is None:
+                return Routed(self.cities[0].finder.find(text, coords) if self.cities else None, None,
+                              self._outside(coords.lat, coords.lon))
+            return Routed(self.by_id[jid].finder.find(text, coords), jid)
+        state = _STATE_CODE_RE.search(text)
+        if state:
+            return Routed(None, None, f"{ELSEWHERE}{state.group(1)}, {state.group(2)}")
+        state = _STATE_NAME_RE.search(text)
+        if state:
+            return Routed(None, None, f"{ELSEWHERE}{state.group(1)}")
+        found: list[tuple[tuple, int, _City, Location]] = []
+        for i, c in enumerate(self.cities):
+            loc = c.finder.find(text)
+            if loc is None:
+                continue
+            if loc.kind == LocationKind.COORDINATES:  # coordinates written in the text
+                jid = self.city_at(loc.lat, loc.lon)
+                if jid is None:
+                    return Routed(loc, None, self._outside(loc.lat, loc.lon))
+                return Routed(self.by_id[jid].finder.find(text), jid)
+            precise = loc.lat is not None
+            found.append(((precise, _RANK[loc.kind], loc.score, -(loc.radius_m or 0.0)), -i, c, loc))
+        named = [c for c in self.cities if c.name_re.search(text)]
+        if len(named) == 1:
+            mine = [f for f in found if f[2] is named[0]]
+            if mine:
+                return Routed(mine[0][3], named[0].id)
+            if not found:
+                return Routed(None, named[0].id)
+        if found:
+            best = max(found, key=lambda f: (f[0], f[1]))
+            return Routed(best[3], best[2].id)
+        if len(named) >= 1:
+            return Routed(None, named[0].id)
+        elsewhere = self._elsewhere(text)
+        if elsewhere:
+            return Routed(None, None, f"{ELSEWHERE}{elsewhere} (no jurisdiction pack)")
+        return Routed(None, self.default_id)
+
+    def _elsewhere(self, text: str) -> str | None:
+        """The first place name in the text that some finder knows as outside its city and no pack holds."""
+        toks = [t.replace("'", "").replace("’", "").replace(".", "") for t in _TOKEN_RE.findall(text.lower())]
+        own: set[str] = set()
+        foreign: list[tuple[int, str]] = []
+        for c in self.cities:
+            for m in c.finder._scan(toks):
+                phrase = " ".join(toks[m.start:m.end])
+                if m.e.places or m.e.hoods or m.e.streets:
+                    own.add(phrase)
+                elif m.e.foreign:
+                    foreign.append((m.start, phrase))
+        for _, phrase in sorted(foreign):
+            if phrase not in own:
+                return phrase.title()
+        return None
