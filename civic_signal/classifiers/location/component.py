@@ -52,6 +52,12 @@ class LocationComponent:
         r = self.router.find(_text(doc), u.get(COORDINATES_KEY))
         u[LOCATION_KEY] = r.location
         u[JURISDICTION_KEY] = (r.jurisdiction, r.reason)
+        if r.jurisdiction is not None and r.jurisdiction != self.router.default_id:
+            # "other_city" (civic_cues) means a city we do not serve; this post's city has a pack
+            civic = u.get("civic")
+            cues = civic.get("cues") if civic else None
+            if cues and "other_city" in cues:
+                civic["cues"] = tuple(c for c in cues if c != "other_city")
 
     def pipe(self, docs, batch_size: int = 1000):
         for doc in docs:

@@ -9,9 +9,11 @@ Rules, in order:
    none of its own neighbourhoods, e.g. "Broadway in Somerville"). A post naming a pack's city ("in
    Cambridge", "#Boston", but not "Cambridge St") keeps that city's answer when it has one.
 4. Several answers (a street whose name exists in several cities, "Mass Ave", "River St"): the best
-   supported wins: a point over an area, then address > intersection > place > street > neighbourhood
-   (a cross street, square or landmark only one city has is what makes "Mass Ave near Central Square"
-   an intersection in Cambridge but a 1 km stretch in Boston), then the score, then the pack order.
+   supported wins: address > intersection > place > street > neighbourhood (a cross street, square or
+   landmark only one city has is what makes "Mass Ave near Central Square" an intersection in Cambridge
+   but a 1 km stretch in Boston); between answers of one kind, the default city (``routing.default``:
+   "Charles St" alone, "1200 Mass Ave" alone stay Boston's, as before packs), then the score, then the
+   pack order.
 5. No answer: a place name no pack holds ("Somerville", "Quincy") -> no configured city, with the reason
    naming it; nothing at all -> ``routing.default`` (most posts name no place; they go where they
    always went).
@@ -151,8 +153,7 @@ class JurisdictionRouter:
                 if jid is None:
                     return Routed(loc, None, self._outside(loc.lat, loc.lon))
                 return Routed(self.by_id[jid].finder.find(text), jid)
-            precise = loc.lat is not None
-            found.append(((precise, _RANK[loc.kind], loc.score, -(loc.radius_m or 0.0)), -i, c, loc))
+            found.append(((_RANK[loc.kind], c.id == self.default_id, loc.score, -(loc.radius_m or 0.0)), -i, c, loc))
         named = [c for c in self.cities if c.name_re.search(text)]
         if len(named) == 1:
             mine = [f for f in found if f[2] is named[0]]
