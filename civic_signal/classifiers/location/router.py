@@ -8,8 +8,9 @@ Rules, in order:
 3. Each pack's finder reads the text (a finder gives up on a post naming a place outside its city with
    none of its own neighbourhoods, e.g. "Broadway in Somerville"). A post naming a pack's city ("in
    Cambridge", "#Boston", but not "Cambridge St") keeps that city's answer when it has one.
-4. Several answers (a street whose name exists in several cities, "Mass Ave", "River St"): the best
-   supported wins: address > intersection > place > street > neighbourhood (a cross street, square or
+4. Several answers (a street whose name exists in several cities, "Mass Ave", "River St"): the city
+   holding more of the post's names wins (streets with their type, neighbourhoods, places; see
+   :meth:`JurisdictionRouter._support`); then the kind of answer: address > intersection > place > street > neighbourhood (a cross street, square or
    landmark only one city has is what makes "Mass Ave near Central Square" an intersection in Cambridge
    but a 1 km stretch in Boston); between answers of one kind, the default city (``routing.default``:
    "Charles St" alone, "1200 Mass Ave" alone stay Boston's, as before packs), then the score, then the
@@ -52,6 +53,10 @@ _STATES = {"alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "
 _STATE_CODE_RE = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?),? (" + "|".join(sorted(set(_STATES.values()) | {"DC"}))
                             + r")\b(?! ?[a-z])")
 _STATE_NAME_RE = re.compile(r"\b(?:in|,)\s+(" + "|".join(sorted(_STATES, key=len, reverse=True)) + r")\b", re.I)
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.replace("'", "").replace("’", "").replace(".", "") for t in _TOKEN_RE.findall(text.lower())]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +149,7 @@ class JurisdictionRouter:
         if state:
             return Routed(None, None, f"{ELSEWHERE}{state.group(1)}")
         found: list[tuple[tuple, int, _City, Location]] = []
+        toks = _tokens(text)
         for i, c in enumerate(self.cities):
             loc = c.finder.find(text)
             if loc is None:
@@ -153,7 +159,8 @@ class JurisdictionRouter:
                 if jid is None:
                     return Routed(loc, None, self._outside(loc.lat, loc.lon))
                 return Routed(self.by_id[jid].finder.find(text), jid)
-            found.append(((_RANK[loc.kind], c.id == self.default_id, loc.score, -(loc.radius_m or 0.0)), -i, c, loc))
+            found.append(((self._support(c, toks), _RANK[loc.kind], c.id == self.default_id, loc.score,
+                           -(loc.radius_m or 0.0)), -i, c, loc))
         named = [c for c in self.cities if c.name_re.search(text)]
         if len(named) == 1:
             mine = [f for f in found if f[2] is named[0]]
@@ -171,9 +178,23 @@ class JurisdictionRouter:
             return Routed(None, None, f"{ELSEWHERE}{elsewhere} (no jurisdiction pack)")
         return Routed(None, self.default_id)
 
+    @staticmethod
+    def _support(city: _City, toks: list[str]) -> int:
+        """How many names in the post the city holds: streets written with their type, neighbourhoods and
+        places of two words or more ("Mass Ave" + "Central Square": 2 in Cambridge; "Memorial Drive" +
+        "Weeks footbridge": 2 in Cambridge, 1 in Boston), less the names it knows as another city's."""
+        n = 0
+        for m in city.finder._scan(toks):
+            e = m.e
+            if e.streets or any(not weak for _, weak in e.hoods) or any(not weak for _, weak in e.places):
+                n += 1
+            elif e.foreign and not (e.places or e.hoods or e.bare):
+                n -= 1
+        return n
+
     def _elsewhere(self, text: str) -> str | None:
         """The first place name in the text that some finder knows as outside its city and no pack holds."""
-        toks = [t.replace("'", "").replace("’", "").replace(".", "") for t in _TOKEN_RE.findall(text.lower())]
+        toks = _tokens(text)
         own: set[str] = set()
         foreign: list[tuple[int, str]] = []
         for c in self.cities:
