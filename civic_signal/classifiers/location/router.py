@@ -48,10 +48,13 @@ _STATES = {"alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "
            "rhode island": "RI", "south carolina": "SC", "south dakota": "SD", "tennessee": "TN", "texas": "TX",
            "utah": "UT", "vermont": "VT", "virginia": "VA", "west virginia": "WV", "wisconsin": "WI",
            "wyoming": "WY", "washington state": "WA", "ontario": "ON", "quebec": "QC"}
-#: "Portland, OR" / "Austin TX 78701": a capitalised town, a comma, a state code (not MA; ME/IN/OR/OK/HI
-#: are words too, so the code must be written in capitals and end the phrase)
-_STATE_CODE_RE = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?),? (" + "|".join(sorted(set(_STATES.values()) | {"DC"}))
-                            + r")\b(?! ?[a-z])")
+#: "Seattle, WA" / "Austin, TX 78701": a capitalised town, a comma, a state code (not MA). Codes that are
+#: English words (IN, OR, OK, ME, HI, OH, DE, AL, LA) count only before a ZIP code ("Parking, IN the crosswalk")
+_WORD_CODES = ("IN", "OR", "OK", "ME", "HI", "OH", "DE", "AL", "LA", "ID")
+_STATE_CODE_RE = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?), (?:("
+                            + "|".join(sorted((set(_STATES.values()) | {"DC"}) - set(_WORD_CODES)))
+                            + r")\b(?![ '’]?[A-Za-z])|(" + "|".join(_WORD_CODES) + r") \d{5}\b)")
+_NOT_TOWNS = frozenset({"not", "parking", "is", "it", "yes", "no", "hi", "please", "thanks", "thank", "ok"})
 _STATE_NAME_RE = re.compile(r"\b(?:in|,)\s+(" + "|".join(sorted(_STATES, key=len, reverse=True)) + r")\b", re.I)
 
 
@@ -77,8 +80,11 @@ class _City:
         shapely.prepare(geom)
         self.boundary = geom
         self.contains = lambda lat, lon: bool(shapely.contains_xy(geom, lon, lat))
-        self.name_re = re.compile(r"(?<![a-z])#?(?:" + "|".join(re.escape(n) for n in city_names) + r")(?![a-z])"
-                                  + _STREET_AFTER, re.I)
+        # "in Cambridge", "#Cambridge", "City of Cambridge", "Cambridge, MA": not a bare "Cambridge" (a street
+        # of that name runs through Boston: "Cambridge and New Sudbury")
+        names = "|".join(re.escape(n) for n in city_names)
+        self.name_re = re.compile(r"(?:\b(?:in|from)\s+|\bcity\s+of\s+|#)(?:" + names + r")\b" + _STREET_AFTER
+                                  + r"|\b(?:" + names + r"),?\s+(?:ma|mass|massachusetts)\b", re.I)
 
 
 class JurisdictionRouter:
@@ -143,11 +149,8 @@ class JurisdictionRouter:
                               self._outside(coords.lat, coords.lon))
             return Routed(self.by_id[jid].finder.find(text, coords), jid)
         state = _STATE_CODE_RE.search(text)
-        if state:
-            return Routed(None, None, f"{ELSEWHERE}{state.group(1)}, {state.group(2)}")
-        state = _STATE_NAME_RE.search(text)
-        if state:
-            return Routed(None, None, f"{ELSEWHERE}{state.group(1)}")
+        if state and state.group(1).lower() not in _NOT_TOWNS:
+            return Routed(None, None, f"{ELSEWHERE}{state.group(1)}, {state.group(2) or state.group(3)}")
         found: list[tuple[tuple, int, _City, Location]] = []
         toks = _tokens(text)
         for i, c in enumerate(self.cities):
@@ -159,7 +162,9 @@ class JurisdictionRouter:
                 if jid is None:
                     return Routed(loc, None, self._outside(loc.lat, loc.lon))
                 return Routed(self.by_id[jid].finder.find(text), jid)
-            found.append(((self._support(c, toks), _RANK[loc.kind], c.id == self.default_id, loc.score,
+            sup, rank = self._support(c, toks), _RANK[loc.kind]
+            # with one name only ("City Hall", "Charles St"), the kind of answer says nothing about the city
+            found.append(((sup, rank if sup >= 2 else 0, c.id == self.default_id, rank, loc.score,
                            -(loc.radius_m or 0.0)), -i, c, loc))
         named = [c for c in self.cities if c.name_re.search(text)]
         if len(named) == 1:
@@ -173,6 +178,9 @@ class JurisdictionRouter:
             return Routed(best[3], best[2].id)
         if len(named) >= 1:
             return Routed(None, named[0].id)
+        state = _STATE_NAME_RE.search(text)   # "in Texas": only when no city of ours is named or found
+        if state:
+            return Routed(None, None, f"{ELSEWHERE}{state.group(1)}")
         elsewhere = self._elsewhere(text)
         if elsewhere:
             return Routed(None, None, f"{ELSEWHERE}{elsewhere} (no jurisdiction pack)")
