@@ -10,11 +10,12 @@ Rules, in order:
    Cambridge", "#Boston", but not "Cambridge St") keeps that city's answer when it has one.
 4. Several answers (a street whose name exists in several cities, "Mass Ave", "River St"): the city
    holding more of the post's names wins (streets with their type, neighbourhoods, places; see
-   :meth:`JurisdictionRouter._support`); then the kind of answer: address > intersection > place > street > neighbourhood (a cross street, square or
-   landmark only one city has is what makes "Mass Ave near Central Square" an intersection in Cambridge
-   but a 1 km stretch in Boston); between answers of one kind, the default city (``routing.default``:
-   "Charles St" alone, "1200 Mass Ave" alone stay Boston's, as before packs), then the score, then the
-   pack order.
+   :meth:`JurisdictionRouter._support`). With two names or more, the more specific answer wins (address >
+   intersection > place > street > neighbourhood: "Mass Ave near Central Square" is an intersection in
+   Cambridge, a 1 km stretch in Boston); with one name only ("Charles St", "City Hall", "1200 Mass Ave")
+   the default city (``routing.default``) wins, as before packs; then the score, then the pack order.
+   A single street name only another city has ("17 Hazel St") stays with the default city (no location)
+   unless a neighbourhood or place of that city is named too.
 5. No answer: a place name no pack holds ("Somerville", "Quincy") -> no configured city, with the reason
    naming it; nothing at all -> ``routing.default`` (most posts name no place; they go where they
    always went).
@@ -175,6 +176,11 @@ class JurisdictionRouter:
                 return Routed(None, named[0].id)
         if found:
             best = max(found, key=lambda f: (f[0], f[1]))
+            if best[2].id != self.default_id and best[0][0] < 2 and not self._has_area(best[2], toks, text):
+                # one street name alone ("17 Hazel St") is no evidence against the default city, where most
+                # posts are from: the default's answer, or none (the post stays the default city's)
+                mine = [f for f in found if f[2].id == self.default_id]
+                return Routed(mine[0][3] if mine else None, self.default_id)
             return Routed(best[3], best[2].id)
         if len(named) >= 1:
             return Routed(None, named[0].id)
@@ -199,6 +205,19 @@ class JurisdictionRouter:
             elif e.foreign and not (e.places or e.hoods or e.bare):
                 n -= 1
         return n
+
+    @staticmethod
+    def _has_area(city: _City, toks: list[str], text: str) -> bool:
+        """Whether the post names one of the city's neighbourhoods or places (of two words or more, or of
+        one word written with a capital: "near Inman", "across from MIT")."""
+        capital = {t.lower() for t in re.findall(r"\b[A-Z][A-Za-z]+", text)}
+        for m in city.finder._scan(toks):
+            if m.e.streets:
+                continue
+            one = m.end - m.start == 1 and toks[m.start] in capital
+            if any(not w or one for _, w in m.e.hoods) or any(not w or one for _, w in m.e.places):
+                return True
+        return False
 
     def _elsewhere(self, text: str) -> str | None:
         """The first place name in the text that some finder knows as outside its city and no pack holds."""
