@@ -81,11 +81,12 @@ class _City:
         shapely.prepare(geom)
         self.boundary = geom
         self.contains = lambda lat, lon: bool(shapely.contains_xy(geom, lon, lat))
-        # "in Cambridge", "#Cambridge", "City of Cambridge", "Cambridge, MA": not a bare "Cambridge" (a street
+        # "in Cambridge", "#Cambridge", "City of Cambridge", "Cambridge, MA", "Broadway, Cambridge": not a bare "Cambridge" (a street
         # of that name runs through Boston: "Cambridge and New Sudbury")
         names = "|".join(re.escape(n) for n in city_names)
         self.name_re = re.compile(r"(?:\b(?:in|from)\s+|\bcity\s+of\s+|#)(?:" + names + r")\b" + _STREET_AFTER
-                                  + r"|\b(?:" + names + r"),?\s+(?:ma|mass|massachusetts)\b", re.I)
+                                  + r"|\b(?:" + names + r"),?\s+(?:ma|mass|massachusetts)\b"
+                                  + r"|,\s*(?:" + names + r")\s*(?:$|[.,;:!?)])", re.I)   # "Broadway, Cambridge."
 
 
 class JurisdictionRouter:
