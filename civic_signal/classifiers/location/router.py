@@ -99,6 +99,7 @@ class JurisdictionRouter:
         self.cities = cities
         self.by_id = {c.id: c for c in cities}
         self.default_id = default or None
+        self._foreign_first: frozenset[str] | None = None
 
     @classmethod
     def from_packs(cls, packs, default: str | None) -> "JurisdictionRouter":
@@ -154,7 +155,8 @@ class JurisdictionRouter:
         if state and state.group(1).lower() not in _NOT_TOWNS:
             return Routed(None, None, f"{ELSEWHERE}{state.group(1)}, {state.group(2) or state.group(3)}")
         found: list[tuple[tuple, int, _City, Location]] = []
-        toks = _tokens(text)
+        toks: list[str] | None = None
+        hits = []
         for i, c in enumerate(self.cities):
             loc = c.finder.find(text)
             if loc is None:
@@ -164,7 +166,11 @@ class JurisdictionRouter:
                 if jid is None:
                     return Routed(loc, None, self._outside(loc.lat, loc.lon))
                 return Routed(self.by_id[jid].finder.find(text), jid)
-            sup, rank = self._support(c, toks), _RANK[loc.kind]
+            hits.append((i, c, loc))
+        if len(hits) > 1 or (hits and hits[0][1].id != self.default_id):
+            toks = _tokens(text)   # the support of each answer (only needed when a city other than the default answers)
+        for i, c, loc in hits:
+            sup, rank = (self._support(c, toks), _RANK[loc.kind]) if toks is not None else (1, _RANK[loc.kind])
             # with one name only ("City Hall", "Charles St"), the kind of answer says nothing about the city
             found.append(((sup, rank if sup >= 2 else 0, c.id == self.default_id, rank, loc.score,
                            -(loc.radius_m or 0.0)), -i, c, loc))
@@ -223,6 +229,12 @@ class JurisdictionRouter:
     def _elsewhere(self, text: str) -> str | None:
         """The first place name in the text that some finder knows as outside its city and no pack holds."""
         toks = _tokens(text)
+        first = self._foreign_first
+        if first is None:
+            first = self._foreign_first = frozenset(p.split()[0] for c in self.cities
+                                                    for p in (*c.finder.gaz.other_cities, *c.finder.gaz.foreign) if p)
+        if first.isdisjoint(toks):
+            return None
         own: set[str] = set()
         foreign: list[tuple[int, str]] = []
         for c in self.cities:
