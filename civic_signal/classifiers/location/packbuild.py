@@ -45,7 +45,7 @@ def build_pack(pack: Pack, data_root: Path) -> dict:
     src = pack.manifest.get("source") or {}
     kind = src.get("kind")
     if kind == "gazetteer_hoods":
-        return _build_from_gazetteer(pack)
+        return _build_from_gazetteer(pack, Path(data_root))
     if kind != "open_data":
         raise ConfigError(f"pack {pack.id!r}: source.kind must be 'open_data' or 'gazetteer_hoods', got {kind!r}")
     data = Path(data_root) / src.get("data", pack.id)
@@ -78,7 +78,7 @@ def _write_json(path: Path, obj) -> None:
                     encoding="utf-8")
 
 
-def _build_from_gazetteer(pack: Pack) -> dict:
+def _build_from_gazetteer(pack: Pack, data_root: Path) -> dict:
     gz = Gazetteer.load(pack.gazetteer_path)
     geoms = [shape({"type": "MultiPolygon" if _depth(g) == 4 else "Polygon", "coordinates": g}) for g in gz._hood_geo]
     u = shapely.make_valid(shapely.union_all(geoms).buffer(0.0004).buffer(-0.0004))
@@ -86,7 +86,25 @@ def _build_from_gazetteer(pack: Pack) -> dict:
     _write_json(pack.dir / "boundary.geojson", {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"id": pack.id, "name": pack.name},
          "geometry": {"type": u.geom_type, "coordinates": _round_geo(mapping(u)["coordinates"])}}]})
-    return {"boundary_bytes": (pack.dir / "boundary.geojson").stat().st_size, "hoods": len(geoms)}
+    stats = {"boundary_bytes": (pack.dir / "boundary.geojson").stat().st_size, "hoods": len(geoms)}
+    near = (pack.manifest.get("source") or {}).get("nearby")
+    if near:
+        stats["nearby"] = _nearby(data_root / near["file"], int(near.get("min_population", 0)), u,
+                                  pack.dir / "nearby.json")
+    return stats
+
+
+def _nearby(path: Path, min_population: int, boundary, out: Path) -> int:
+    """Towns around the city (a GeoNames-style CSV: ``name, latitude, longitude, population``) outside its
+    boundary: ``[name, lat, lon]`` rows, so that a point outside every pack is named ("near Somerville")."""
+    rows = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            la, lo = float(r["latitude"]), float(r["longitude"])
+            if int(r.get("population") or 0) >= min_population and not boundary.contains(shapely.Point(lo, la)):
+                rows.append([r["name"].strip(), round(la, 5), round(lo, 5)])
+    _write_json(out, sorted(rows))
+    return len(rows)
 
 
 def _services(path: Path) -> list[dict]:

@@ -95,21 +95,28 @@ class JurisdictionRouter:
     _default: "JurisdictionRouter | None" = None
     _lock = threading.Lock()
 
-    def __init__(self, cities: list[_City], default: str | None) -> None:
+    def __init__(self, cities: list[_City], default: str | None, nearby: list | None = None) -> None:
         self.cities = cities
+        #: ``(name, lat, lon)`` of towns around the packs (their ``nearby.json``): names an outside point
+        self.nearby = list(nearby or ())
         self.by_id = {c.id: c for c in cities}
         self.default_id = default or None
         self._foreign_first: frozenset[str] | None = None
 
     @classmethod
     def from_packs(cls, packs, default: str | None) -> "JurisdictionRouter":
-        cities = []
+        cities, nearby = [], []
         for p in packs:
+            np_ = p.path("nearby")
+            if np_ is not None and np_.exists():
+                import json
+                nearby += [tuple(r) for r in json.loads(np_.read_text(encoding="utf-8"))]
             # the shipped Boston gazetteer is the process's default finder: loaded once, shared
             finder = (LocationFinder.default() if p.gazetteer_path.resolve() == DEFAULT_PATH.resolve()
                       else LocationFinder(Gazetteer.load(p.gazetteer_path)))
             cities.append(_City(p.id, p.name, finder, p.boundary(), p.city_names))
-        return cls(cities, default)
+        inside = [n for n in nearby if any(c.contains(n[1], n[2]) for c in cities)]
+        return cls(cities, default, [n for n in nearby if n not in inside])
 
     @classmethod
     def from_settings(cls, settings) -> "JurisdictionRouter":
@@ -141,8 +148,11 @@ class JurisdictionRouter:
             return Routed(None, self.default_id)
 
     def _outside(self, lat: float, lon: float) -> str:
+        from civic_signal.classifiers.location.gazetteer import distance_m
         names = " and ".join(c.name for c in self.cities)
-        return f"{ELSEWHERE}the point {lat:.5f},{lon:.5f} is outside {names}"
+        near = min(((distance_m(lat, lon, la, lo), n) for n, la, lo in self.nearby), default=None)
+        where = f"near {near[1]}, " if near is not None and near[0] <= 4000 else ""
+        return f"{ELSEWHERE}{where}the point {lat:.5f},{lon:.5f} is outside {names}"
 
     def _find(self, text: str, coords: Coordinates | None) -> Routed:
         if coords is not None:
