@@ -42,9 +42,17 @@ kafka-down:
 
 # Rebuild the shipped gazetteer (classifiers/data/gazetteer/) from the shared data, deterministically.
 SHARED_DATA ?= ../shared/data
-.PHONY: gazetteer
+.PHONY: gazetteer jurisdictions jurisdiction-eval
 gazetteer: install
 	$(BIN)/python scripts/build_gazetteer.py --data $(SHARED_DATA)
+
+# Jurisdiction packs (docs/jurisdictions.md): rebuild the shipped ones from the open data; routing figures.
+jurisdictions: install
+	$(BIN)/civic-signal jurisdiction build boston --data $(SHARED_DATA)
+	$(BIN)/civic-signal jurisdiction build cambridge --data $(SHARED_DATA)
+
+jurisdiction-eval: install
+	CIVIC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python scripts/jurisdiction_eval.py
 
 # The classifier (docs/classifier.md). train-data needs the shared data ($(SHARED_DATA): the Open311 dump,
 # civic_reports/, cambridge/);

@@ -21,7 +21,7 @@ from pathlib import Path
 from civic_signal.core.classifier import Classifier
 from civic_signal.classifiers.components import DEFAULT_MODEL_DIR, TextTokenizer, register_factories, state
 from civic_signal.classifiers.trusted import trusted
-from civic_signal.config.taxonomy import service_name
+from civic_signal.config.taxonomy import city_mapping, service_name
 from civic_signal.core.models import Category, Classification, Post
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ BATCH_SIZE = 1000
 #: reading ``doc.user_data`` directly skips the ``doc._`` machinery (a few microseconds a use).
 LOCATION_KEY = ("._.", "location", None, None)
 COORDINATES_KEY = ("._.", "coordinates", None, None)
+#: ``(jurisdiction | None, reason | None)`` set by ``civic_location`` (see location.component)
+JURISDICTION_KEY = "civic_jurisdiction"
 
 
 def build_nlp(model_path: str | Path | None = None, *, threshold: float = 0.5, location: bool = True):
@@ -120,14 +122,51 @@ class SpacyClassifier(Classifier):
                                           "score": min(1.0, max(0.0, float(u.get("category_score", 0.0)))),
                                           "type": u.get("type")})
         location = doc.user_data.get(LOCATION_KEY) if self.has_location else None
+        jurisdiction, reason = "boston", u.get("reason")
+        routed = doc.user_data.get(JURISDICTION_KEY)
+        if routed is not None:
+            jurisdiction = routed[0]
+            if routed[1] and reason in (None, "other city"):
+                reason = routed[1]   # "elsewhere: Somerville ...": shown with the post, never ticketed
+            if category is not None and jurisdiction not in (None, "boston"):
+                category = _for_city(category, jurisdiction)
         return trusted(Classification, {
             "post_id": post.id, "actionable": actionable,
             "actionable_score": min(1.0, max(0.0, float(u.get("actionable_score", 0.0)))), "category": category,
             "location": location, "language": u.get("language"), "model_version": self.version,
-            "reason": u.get("reason")})
+            "reason": reason, "jurisdiction": jurisdiction})
 
 
 _NAMES: dict[str, str] = {}
+_CITY_NAMES: dict[tuple[str, str], str] = {}
+
+
+def _for_city(category: Category, jurisdiction: str) -> Category:
+    """The category with the jurisdiction's own service code for its taxonomy type (the model speaks
+    Boston's codes; the pack's mapping, ``taxonomy/cities/<id>.json``, gives the city's)."""
+    pack = _packs().get(jurisdiction)
+    if pack is None:
+        return category
+    t = category.type or city_mapping("boston").primary_type(category.code) or "other"
+    code = pack.mapping().code(t)
+    name = _CITY_NAMES.get((jurisdiction, code))
+    if name is None:
+        name = _CITY_NAMES[(jurisdiction, code)] = next(
+            (s["service_name"] for s in pack.services() if s["service_code"] == code), code)
+    return trusted(Category, {"code": code, "name": name, "score": category.score, "type": t})
+
+
+_PACKS: dict = {}
+
+
+def _packs() -> dict:
+    """Every jurisdiction pack the process's settings can see, read once."""
+    if not _PACKS:
+        from civic_signal.config.jurisdictions import available_packs
+        from civic_signal.config.settings import load_settings
+        s = load_settings()
+        _PACKS.update(available_packs(s.resolve_path(s.routing.packs_dir) if s.routing.packs_dir else None))
+    return _PACKS
 
 
 def _name(code: str) -> str:

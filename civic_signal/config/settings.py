@@ -264,6 +264,46 @@ class MetricsSettings(_Section):
     jurisdiction: str = Field("boston", min_length=1, description="the jurisdiction label of the ticket metrics")
 
 
+class JurisdictionOpen311(_Section):
+    """One city's Open311 endpoint; env ``CIVIC_JURISDICTIONS__<ID>__OPEN311__URL`` / ``__API_KEY`` (secret) /
+    ``__JURISDICTION_ID``. The retry, timeout and sync knobs are the ``[open311]`` ones, shared by every city."""
+
+    url: str = ""
+    api_key: SecretStr = SecretStr("")
+    jurisdiction_id: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return Open311Settings._url(v)
+
+
+class JurisdictionSettings(_Section):
+    """Per-city settings of a jurisdiction pack (``[jurisdictions.<id>]``)."""
+
+    open311: JurisdictionOpen311 = JurisdictionOpen311()
+
+
+class RoutingSettings(_Section):
+    """Which jurisdiction packs are active and where an operator's own packs live (docs/jurisdictions.md)."""
+
+    packs: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["boston", "cambridge"],
+                                                  description="active pack ids, in tie-break order")
+    packs_dir: str = Field("", description="a folder of the operator's own packs (<dir>/<id>/pack.json)")
+    default: str = Field("boston", description="the jurisdiction of a post that names no place at all; '' = none")
+
+    @field_validator("packs", mode="before")
+    @classmethod
+    def _split(cls, v: Any) -> Any:
+        return [x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _default_active(self) -> "RoutingSettings":
+        if self.default and self.default not in self.packs:
+            raise ValueError(f"default {self.default!r} is not one of the active packs {self.packs}")
+        return self
+
+
 class LogSettings(_Section):
     format: Literal["text", "json"] = "text"
 
@@ -296,6 +336,8 @@ class Settings(BaseSettings):
     opendata: OpenDataSettings = OpenDataSettings()
     privacy: PrivacySettings = PrivacySettings()
     metrics: MetricsSettings = MetricsSettings()
+    routing: RoutingSettings = RoutingSettings()
+    jurisdictions: dict[str, JurisdictionSettings] = Field(default_factory=dict)
     log: LogSettings = LogSettings()
 
     @classmethod
@@ -343,6 +385,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _reject_secrets_in_file(data: dict[str, Any], path: Path) -> None:
+    for jid, sec in (data.get("jurisdictions") or {}).items():
+        if isinstance(sec, dict) and isinstance(sec.get("open311"), dict) and sec["open311"].get("api_key"):
+            raise ConfigError(f"jurisdictions.{jid}.open311.api_key is a secret and must not be in {path}",
+                              hint=f"remove it from the file and set CIVIC_JURISDICTIONS__{jid.upper()}__OPEN311__API_KEY "
+                                   "in the environment")
     for section, key in SECRET_KEYS:
         if isinstance(data.get(section), dict) and data[section].get(key):
             env = f"CIVIC_{section.upper()}__{key.upper()}"

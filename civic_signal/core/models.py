@@ -186,7 +186,11 @@ class Classification(_Frozen):
     location: Location | None = None
     language: str | None = None
     model_version: str
-    reason: str | None = Field(None, description="why not actionable, e.g. 'language:fr', 'empty text'")
+    reason: str | None = Field(None, description="why not actionable, e.g. 'language:fr', 'empty text'; "
+                                                 "'elsewhere: Somerville ...' for a post about a city with no pack")
+    #: the jurisdiction pack (city) the post is about, e.g. "boston" / "cambridge"; None = no configured city
+    #: (then ``reason`` says where, and the post is archived, never ticketed)
+    jurisdiction: str | None = None
 
     @property
     def confidence(self) -> float:
@@ -216,7 +220,9 @@ class Ticket(_Frozen):
 
     id: str = Field(description="idempotency key, stable across restarts")
     post_id: str
-    service_code: str
+    service_code: str = Field(description="the jurisdiction's own service code")
+    #: the jurisdiction pack (city) whose Open311 endpoint receives the ticket
+    jurisdiction: str = "boston"
     description: str = Field(max_length=4000)
     lat: float | None = None
     lon: float | None = None

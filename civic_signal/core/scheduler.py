@@ -6,9 +6,10 @@ Jobs are plain functions. A feature registers its recurring jobs with :meth:`Sch
 most once at a time, missed runs are coalesced, and an exception in a job is logged, never
 raised into the scheduler. Times are aware UTC datetimes.
 
-Registered today (by ``civic_signal.sinks.open311.runtime``): ``open311.deliver`` (the outbox sweep),
-``open311.status_sync`` (``open311.status_sync_minutes``), ``open311.services``
-(``open311.services_refresh_minutes``) and one ``open311.retry:<ticket>`` per scheduled retry.
+Registered today (by ``civic_signal.sinks.open311.runtime``), per city with an endpoint:
+``open311.deliver:<jurisdiction>`` (the outbox sweep), ``open311.status_sync:<jurisdiction>``
+(``open311.status_sync_minutes``), ``open311.services:<jurisdiction>`` (``open311.services_refresh_minutes``);
+and one ``open311.retry:<ticket>`` per scheduled retry.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def _pack(c: Classification) -> tuple:
             None if cat is None else (cat.code, cat.name, cat.score, cat.type),
             None if loc is None else (loc.text, loc.kind.value, loc.address, loc.neighborhood, loc.lat, loc.lon,
                                       loc.score, loc.radius_m),
-            c.language, c.model_version, c.reason)
+            c.language, c.model_version, c.reason, c.jurisdiction)
 
 
 # -- in the pipeline's process -----------------------------------------------------------------
@@ -93,11 +93,11 @@ def _unpack(t: tuple) -> Classification:
     return trusted(Classification, {
         "post_id": t[0], "actionable": t[1], "actionable_score": t[2],
         "category": None if cat is None else trusted(Category, {"code": cat[0], "name": cat[1], "score": cat[2],
-                                                                        "type": cat[3]}),
+                                                                       "type": cat[3]}),
         "location": None if loc is None else trusted(Location, {
             "text": loc[0], "kind": LocationKind(loc[1]), "address": loc[2], "neighborhood": loc[3],
             "lat": loc[4], "lon": loc[5], "score": loc[6], "radius_m": loc[7]}),
-        "language": t[5], "model_version": t[6], "reason": t[7]})
+        "language": t[5], "model_version": t[6], "reason": t[7], "jurisdiction": t[8]})
 
 
 def _travel(p: Post) -> tuple:

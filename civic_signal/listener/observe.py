@@ -74,14 +74,22 @@ def _bus_check(settings: Any, bus: Any, lag: Sequence[tuple[str, str]]):
     return check, probe
 
 
-def _tickets_refresher(archive: Any, jurisdiction: str):
+def _tickets_refresher(archive: Any, jurisdiction: str, default: str = "boston", cities: Sequence[str] = ()):
+    """Ticket counts by state, one ``jurisdiction`` label per city (the default city's label is
+    ``metrics.jurisdiction``; every active city is reported, with zeros when it has no ticket)."""
     def refresh() -> None:
         import sqlalchemy as sa
 
         from civic_signal.sinks.archive.models import TicketRow
         with archive.engine.connect() as conn:
-            rows = conn.execute(sa.select(TicketRow.status, sa.func.count()).group_by(TicketRow.status)).all()
-        metrics.tickets({str(status): int(n) for status, n in rows}, jurisdiction)
+            rows = conn.execute(sa.select(TicketRow.jurisdiction, TicketRow.status, sa.func.count())
+                                .group_by(TicketRow.jurisdiction, TicketRow.status)).all()
+        by_city: dict[str, dict[str, int]] = {c: {} for c in cities}
+        for city, status, n in rows:
+            by_city.setdefault(str(city), {})[str(status)] = int(n)
+        by_city.setdefault(default, {})
+        for city, counts in sorted(by_city.items()):
+            metrics.tickets(counts, jurisdiction if city == default else city)
     return refresh
 
 
@@ -101,7 +109,8 @@ def readiness_for(settings: Any, *, sources: Sequence[Any] = (), bus: Any = None
         closers.append(lambda: probe["bus"].close() if "bus" in probe else None)
     if archive is not None:
         checks["archive"] = lambda: unwritable(archive)
-        refreshers.append(_tickets_refresher(archive, settings.metrics.jurisdiction))
+        refreshers.append(_tickets_refresher(archive, settings.metrics.jurisdiction, settings.routing.default or "boston",
+                                             tuple(settings.routing.packs)))
     return Readiness(checks, refreshers=refreshers, interval_s=settings.metrics.refresh_s), closers
 
 

@@ -27,6 +27,8 @@ class IncidentRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     category_code: str = Field(index=True, max_length=40)
+    #: the city it is in: reports never join an incident of another city (0006_jurisdictions)
+    jurisdiction: str = Field(default="boston", index=True, max_length=40, sa_column_kwargs={"server_default": "boston"})
     lat: float | None = None
     lon: float | None = None
     address: str | None = Field(default=None, max_length=300)

@@ -129,11 +129,14 @@ class IncidentSink(Sink):
 
     def __init__(self, archive: Archive, *, auto_threshold: float, review_threshold: float,
                  distance_m: float = 150.0, window_hours: float = 48.0,
-                 on_ticket: Callable[[list[str]], object] | None = None) -> None:
+                 on_ticket: Callable[[list[str]], object] | None = None,
+                 default_jurisdiction: str | None = "boston") -> None:
         self.archive, self.engine = archive, archive.engine
         self.auto, self.review = auto_threshold, review_threshold
         self.distance_m, self.window = distance_m, timedelta(hours=window_hours)
         self.on_ticket = on_ticket
+        #: the city of a classification that carries none (a classifier that does not route, e.g. keyword)
+        self.default_jurisdiction = default_jurisdiction or None
         #: category -> its open incidents as of the version of ``incident_locks`` this sink wrote
         self._cache: dict[str, _CategoryIndex] = {}
 
@@ -141,7 +144,8 @@ class IncidentSink(Sink):
     def from_settings(cls, archive: Archive, settings, **kw) -> "IncidentSink":
         return cls(archive, auto_threshold=settings.gating.auto_threshold,
                    review_threshold=settings.gating.review_threshold,
-                   distance_m=settings.incidents.distance_m, window_hours=settings.incidents.window_hours, **kw)
+                   distance_m=settings.incidents.distance_m, window_hours=settings.incidents.window_hours,
+                   default_jurisdiction=settings.routing.default, **kw)
 
     def write_batch(self, items: Sequence[ClassifiedPost]) -> None:
         """File a batch in one transaction (one commit, one category lock each): idempotent."""
@@ -165,6 +169,15 @@ class IncidentSink(Sink):
         address = ((loc.address or loc.text) if loc else None) or None
         return lat, lon, address
 
+    def jurisdiction_of(self, c) -> str | None:
+        """The city a classification's ticket goes to: its own, else (a classifier that does not route)
+        the default; None for a post about a city with no pack (``reason`` "elsewhere: ...")."""
+        if c.jurisdiction is not None:
+            return c.jurisdiction
+        if c.reason and c.reason.startswith("elsewhere"):
+            return None
+        return self.default_jurisdiction
+
     def add_many(self, items: Sequence[ClassifiedPost]) -> list[Outcome]:
         """File classified posts in order, in one transaction; one :class:`Outcome` each.
 
@@ -182,6 +195,9 @@ class IncidentSink(Sink):
             c = item.classification
             if not c.actionable or c.category is None:
                 outcomes[n] = Outcome(None, skipped="not actionable")
+                continue
+            if self.jurisdiction_of(c) is None:   # about a city with no pack: archived and shown, not ticketed
+                outcomes[n] = Outcome(None, skipped=c.reason or "no configured jurisdiction")
                 continue
             lat, lon, address = self._where(item)
             if lat is None and not address:
@@ -393,10 +409,13 @@ class _Batch:
     def _canonical(item: ClassifiedPost) -> str:
         return item.post.reposted_id or item.post.quoted_id or item.post.id
 
-    def _match(self, code: str, lat: float | None, lon: float | None, akey: str | None, when: datetime) -> dict | None:
+    def _match(self, code: str, lat: float | None, lon: float | None, akey: str | None, when: datetime,
+               jurisdiction: str | None = None) -> dict | None:
         w = self.sink.window
+        # never across a city limit: a report joins only an incident of its own jurisdiction
         cands = [d for d in self.index[code].candidates(lat, lon, akey)
-                 if d["last_seen_at"] >= when - w and d["first_seen_at"] <= when + w]
+                 if d["last_seen_at"] >= when - w and d["first_seen_at"] <= when + w
+                 and d.get("jurisdiction", "boston") == jurisdiction]
         if lat is not None and lon is not None:
             scored = []
             for d in cands:
@@ -416,15 +435,18 @@ class _Batch:
     def _file(self, item: ClassifiedPost, lat, lon, address, akey, when: datetime, canonical: str) -> Outcome:
         sink, post, c = self.sink, item.post, item.classification
         code, conf = c.category.code, c.confidence  # type: ignore[union-attr]
-        inc = self._match(code, lat, lon, akey, when)
+        jid = sink.jurisdiction_of(c) or "boston"
+        inc = self._match(code, lat, lon, akey, when, jid)
         self.reports.append(dict(incident_id=None, post_id=post.id, canonical_id=canonical,
                                  url=post.url and post.url[:500], confidence=conf, reported_at=when, created_at=self.now))
         if inc is None:
             incident_id = "i-" + hashlib.sha256(f"{code}|{canonical}".encode()).hexdigest()[:16]
+            if jid != "boston":   # Boston's ids stay as they were before jurisdictions
+                incident_id = "i-" + hashlib.sha256(f"{jid}|{code}|{canonical}".encode()).hexdigest()[:16]
             status = gate(conf, sink.auto, sink.review, precise=not needs_review(item))
             tid = ticket_id(f"incident:{incident_id}") if status else None
             incident = dict(
-                id=incident_id, category_code=code, lat=lat, lon=lon, address=address and address[:300],
+                id=incident_id, category_code=code, jurisdiction=jid, lat=lat, lon=lon, address=address and address[:300],
                 address_key=akey, neighborhood=(c.location.neighborhood if c.location else None),
                 first_post_id=post.id, first_seen_at=when, last_seen_at=when, report_count=1, confidence=conf,
                 status="open", ticket_id=tid, body=redact(post.text), created_at=self.now, updated_at=self.now)
@@ -500,6 +522,7 @@ class _Batch:
             insert_rows(conn, R, self.reports)  # a report counted meanwhile by another sink raises: rolled back
         insert_ignore(conn, T, [dict(
             id=tid, post_id=post_id, incident_id=incident_id, service_code=inc["category_code"],
+            jurisdiction=inc.get("jurisdiction") or "boston",
             description=self._description(inc, tid), lat=inc["lat"], lon=inc["lon"],
             address=inc["address"] and inc["address"][:300], media_url=media and media[:500],
             confidence=inc["confidence"], status=self.ticket_status[tid], attempts=0, created_at=now,

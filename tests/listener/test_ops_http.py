@@ -145,3 +145,15 @@ def test_the_bus_check_fails_when_kafka_is_unreachable():
     assert not state["ready"]
     assert f"127.0.0.1:{port}" in state["checks"]["bus"]["detail"]
     assert metrics.sample("civic_signal_ready", {"check": "bus"}) == 0
+
+
+def test_the_tickets_gauge_has_one_jurisdiction_label_per_city(tmp_path):
+    from civic_signal.core.models import Ticket
+    archive = Archive(f"sqlite:///{tmp_path}/t.db")
+    archive.queue_tickets([Ticket(id=f"t-{j}-{n}", post_id=f"p-{j}-{n}", service_code="x", description="pothole",
+                                  lat=42.36, lon=-71.1, confidence=0.9, jurisdiction=j)
+                           for j, k in (("boston", 1), ("cambridge", 2)) for n in range(k)])
+    readiness, _ = readiness_for(load_settings(metrics={"port": 0}), archive=archive, check_bus=False)
+    assert readiness.run_once().ready
+    assert metrics.sample("civic_signal_tickets", {"state": "pending", "jurisdiction": "boston"}) == 1
+    assert metrics.sample("civic_signal_tickets", {"state": "pending", "jurisdiction": "cambridge"}) == 2

@@ -1,4 +1,5 @@
-"""Location: find the place a post is about and geocode it offline (Boston only).
+"""Location: find the place a post is about, geocode it offline, and route it to its city
+(one gazetteer per jurisdiction pack, :mod:`civic_signal.classifiers.location.router`).
 
 Public interface (used by ``civic_signal.classifiers.pipeline``):
 - :func:`register_location_factory` registers the spaCy factory ``civic_location`` and the

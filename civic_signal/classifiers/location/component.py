@@ -1,5 +1,7 @@
 """The spaCy component ``civic_location``: sets ``doc._.location`` from the text, or from
-``doc._.coordinates`` when the post carried coordinates (those win).
+``doc._.coordinates`` when the post carried coordinates (those win), and the jurisdiction the post is
+about (``doc.user_data[JURISDICTION_KEY]`` = ``(pack id | None, reason | None)``, see
+:mod:`civic_signal.classifiers.location.router`).
 
 Registration is explicit (:func:`register_location_factory`), idempotent, and adds the two
 extensions: ``Doc._.location`` (``Location | None``) and ``Doc._.coordinates``
@@ -18,6 +20,8 @@ FACTORY_NAME = "civic_location"
 #: and writes ``doc.user_data`` directly, which skips the ``doc._`` machinery.
 LOCATION_KEY = ("._.", "location", None, None)
 COORDINATES_KEY = ("._.", "coordinates", None, None)
+#: ``(jurisdiction id | None, reason | None)`` of the post (absent: the component did not run)
+JURISDICTION_KEY = "civic_jurisdiction"
 
 
 class LocationComponent:
@@ -26,19 +30,38 @@ class LocationComponent:
     def __init__(self, nlp=None, name: str = FACTORY_NAME, gazetteer_path: str = ""):
         from civic_signal.classifiers.location.finder import LocationFinder
         from civic_signal.classifiers.location.gazetteer import Gazetteer
+        from civic_signal.classifiers.location.router import JurisdictionRouter
         self.name = name
-        self.finder = LocationFinder(Gazetteer.load(gazetteer_path)) if gazetteer_path else LocationFinder.default()
+        if gazetteer_path:   # one gazetteer, no routing: every post is about that city
+            finder = LocationFinder(Gazetteer.load(gazetteer_path))
+            self.router = None
+            self.finder = finder
+        else:
+            self.router = JurisdictionRouter.default()
+            self.finder = None
 
     def __call__(self, doc):
-        u = doc.user_data
-        u[LOCATION_KEY] = self.finder.find(_text(doc), u.get(COORDINATES_KEY))
+        self._set(doc)
         return doc
 
+    def _set(self, doc) -> None:
+        u = doc.user_data
+        if self.router is None:
+            u[LOCATION_KEY] = self.finder.find(_text(doc), u.get(COORDINATES_KEY))
+            return
+        r = self.router.find(_text(doc), u.get(COORDINATES_KEY))
+        u[LOCATION_KEY] = r.location
+        u[JURISDICTION_KEY] = (r.jurisdiction, r.reason)
+        if r.jurisdiction is not None and r.jurisdiction != self.router.default_id:
+            # "other_city" (civic_cues) means a city we do not serve; this post's city has a pack
+            civic = u.get("civic")
+            cues = civic.get("cues") if civic else None
+            if cues and "other_city" in cues:
+                civic["cues"] = tuple(c for c in cues if c != "other_city")
+
     def pipe(self, docs, batch_size: int = 1000):
-        find = self.finder.find
         for doc in docs:
-            u = doc.user_data
-            u[LOCATION_KEY] = find(_text(doc), u.get(COORDINATES_KEY))
+            self._set(doc)
             yield doc
 
 

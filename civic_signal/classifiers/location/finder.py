@@ -32,7 +32,6 @@ import threading
 from dataclasses import dataclass, field
 
 from civic_signal.classifiers.location.gazetteer import Gazetteer, Hit, distance_m
-from civic_signal.classifiers.location.nicknames import NEIGHBORHOOD_NICKNAMES, OTHER_CITIES, STREET_NICKNAMES
 from civic_signal.classifiers.location.normalize import STREET_TYPES
 from civic_signal.classifiers.trusted import trusted
 from civic_signal.core.models import PRECISE_RADIUS_M, Coordinates, Location, LocationKind
@@ -224,7 +223,7 @@ class LocationFinder:
                         e = self._add(v)
                         if si not in e.bare:
                             e.bare.append(si)
-        for nick, key in STREET_NICKNAMES.items():
+        for nick, key in g.street_nicknames.items():
             si = g.street_index[key]
             for v in _variants(nick.split(), street=True):
                 e = self._add(v)
@@ -241,9 +240,9 @@ class LocationFinder:
             self._add(tuple(name.lower().split())).hoods.append((name, False))
             if " " in name:  # hashtags: #EastBoston, #JamaicaPlain
                 self._add((name.lower().replace(" ", ""),)).hoods.append((name, False))
-        for nick, name in NEIGHBORHOOD_NICKNAMES.items():
+        for nick, name in g.hood_nicknames.items():
             self._add(tuple(t for t in re.split(r"[\s/]+", nick) if t)).hoods.append((name, nick in _WEAK_HOODS))
-        for name in (*OTHER_CITIES, *g.foreign):
+        for name in (*g.other_cities, *g.foreign):
             self._add(tuple(name.split())).foreign = True
         self._freeze(self._trie)
 

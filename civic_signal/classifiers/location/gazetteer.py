@@ -109,6 +109,12 @@ class Gazetteer:
             self.places.append(Place(name, kind, la / _E5, lo / _E5, hn[h]))
             self.place_phrases += [(ph, len(self.places) - 1) for ph in phrases]
         self.foreign: list[str] = list(data["foreign"])
+        # the local names no data file holds: Boston's (nicknames.py) unless the gazetteer carries its own
+        # (a jurisdiction pack's, see civic_signal.classifiers.location.packbuild)
+        from civic_signal.classifiers.location import nicknames as _n
+        self.street_nicknames: dict[str, str] = dict(data.get("street_nicknames", _n.STREET_NICKNAMES))
+        self.hood_nicknames: dict[str, str] = dict(data.get("hood_nicknames", _n.NEIGHBORHOOD_NICKNAMES))
+        self.other_cities: tuple[str, ...] = tuple(data.get("other_cities", _n.OTHER_CITIES))
         self.zips = {z: (la / _E5, lo / _E5, hn[h]) for z, la, lo, h in data["zips"]}
         # read-only from here: tuples of plain values, which the cyclic garbage collector stops
         # tracking (lists it would walk on every full collection of a long-running process)

@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "civic_signal.listener.cli.classify_cmd",
     "civic_signal.listener.cli.purge_cmd",
     "civic_signal.listener.cli.opendata_cmd",
+    "civic_signal.listener.cli.jurisdiction_cmd",
 ]
 
 

@@ -3,8 +3,13 @@
 classify reads JSON lines (``text``; optional ``id``, ``created_at``, ``lat``, ``lon``,
 ``lang``) and writes one JSON line per input line, in order::
 
-    {"id": ..., "actionable": bool, "category": {"code", "name", "score", "type"} | null,
+    {"id": ..., "actionable": bool, "jurisdiction": "boston" | "cambridge" | ... | null,
+     "category": {"code", "name", "score", "type"} | null,
      "location": {"text", "kind", "address", "neighborhood", "lat", "lon", "score", "radius_m"} | null}
+
+``jurisdiction`` is the pack (city) the post is about (docs/jurisdictions.md); ``category.code`` is that
+city's own service code. ``null`` = no configured city: ``reason`` then names the place
+("elsewhere: Somerville (no jurisdiction pack)") and such a post is archived, never ticketed.
 
 ``id`` echoes the input's ``id``, or the 1-based line number when absent. A line that is not
 valid JSON, not an object, or has no string ``text`` gives ``{"id": ..., "error": "..."}`` and
@@ -73,7 +78,7 @@ def result_json(ident, c, post=None) -> dict:
     loc = None
     if c.location is not None:
         loc = c.location.model_dump(mode="json")
-    return {"id": ident, "actionable": c.actionable, "category": cat, "location": loc,
+    return {"id": ident, "actionable": c.actionable, "jurisdiction": c.jurisdiction, "category": cat, "location": loc,
             "type": cat.get("type") if cat else None, "language": c.language, "reason": c.reason,
             "actionable_score": c.actionable_score, "confidence": c.confidence,
             **({"warnings": list(post.warnings)} if post is not None and post.warnings else {})}

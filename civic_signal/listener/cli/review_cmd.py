@@ -100,9 +100,16 @@ def register(app: typer.Typer) -> None:
         settings, archive = _archive(ctx)
         tid, status = decide(archive, ident, True)
         typer.echo(f"approved: ticket {tid} is {status}")
-        if settings.open311.enabled:
+        import sqlalchemy as sa
+
+        from civic_signal.config.jurisdictions import endpoint
+        from civic_signal.sinks.archive.models import TicketRow
+        with archive.engine.connect() as conn:   # the ticket goes to its own city's endpoint
+            jid = conn.execute(sa.select(TicketRow.__table__.c.jurisdiction).where(
+                TicketRow.__table__.c.id == tid)).scalar() or settings.routing.default
+        if endpoint(settings, jid).url:
             from civic_signal.sinks.open311.delivery import DeliveryWorker
-            worker = DeliveryWorker.from_settings(archive, settings)
+            worker = DeliveryWorker.from_settings(archive, settings, jurisdiction=jid)
             try:
                 result = worker.deliver_one(tid)
             finally:

@@ -33,18 +33,22 @@ def register(app: typer.Typer) -> None:
         settings = settings_from(ctx)
         archive = Archive.from_settings(settings)
         console = Console(width=None if sys.stdout.isatty() else 200)
+        from civic_signal.sinks.open311.delivery import configured_jurisdictions
+        cities = configured_jurisdictions(settings)   # one worker per city with an endpoint
         if sync:
-            if not settings.open311.enabled:
-                raise typer.BadParameter("--sync needs CIVIC_OPEN311__URL")
+            if not cities:
+                raise typer.BadParameter("--sync needs CIVIC_OPEN311__URL (or CIVIC_JURISDICTIONS__<ID>__OPEN311__URL)")
             from civic_signal.sinks.open311.delivery import DeliveryWorker
-            worker = DeliveryWorker.from_settings(archive, settings)
-            try:
-                changed = worker.sync_status()
-            finally:
-                worker.client.close()
-            console.print(f"status sync: {changed} ticket(s) changed", markup=False)
-            for err in worker.errors:
-                typer.echo(f"error: {err}", err=True)
+            for jid in cities:
+                worker = DeliveryWorker.from_settings(archive, settings, jurisdiction=jid)
+                try:
+                    changed = worker.sync_status()
+                finally:
+                    worker.client.close()
+                console.print(f"status sync{'' if len(cities) == 1 else f' [{jid}]'}: {changed} ticket(s) changed",
+                              markup=False)
+                for err in worker.errors:
+                    typer.echo(f"error: {err}", err=True)
         if requeue:
             from civic_signal.sinks.open311.delivery import requeue_failed
             done = requeue_failed(archive, None if requeue == ["failed"] else list(requeue))
@@ -54,24 +58,27 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"error: ticket {tid} is not failed (or does not exist); not requeued", err=True)
         still_waiting = 0
         if send_now:
-            if not settings.open311.enabled:
-                raise typer.BadParameter("--send-now needs CIVIC_OPEN311__URL")
+            if not cities:
+                raise typer.BadParameter("--send-now needs CIVIC_OPEN311__URL (or CIVIC_JURISDICTIONS__<ID>__OPEN311__URL)")
             from collections import Counter
 
             from civic_signal.sinks.open311.delivery import DeliveryWorker
-            worker = DeliveryWorker.from_settings(archive, settings)
-            try:
-                results = worker.send_now(stale_after_s=max(60.0, 3 * settings.open311.timeout_s))
-            finally:
-                worker.client.close()
+            results, errors = [], []
+            for jid in cities:
+                worker = DeliveryWorker.from_settings(archive, settings, jurisdiction=jid)
+                try:
+                    results += worker.send_now(stale_after_s=max(60.0, 3 * settings.open311.timeout_s))
+                finally:
+                    worker.client.close()
+                still_waiting += worker.pending()
+                errors += list(worker.errors)
             by = Counter(d.outcome for d in results)
-            still_waiting = worker.pending()
             console.print("send now: " + (", ".join(f"{n} {k}" for k, n in sorted(by.items())) or "nothing pending"),
                           markup=False)
-            for err in list(worker.errors)[-5:]:
+            for err in errors[-5:]:
                 typer.echo(f"error: {err}", err=True)
         T, I = TicketRow.__table__, IncidentRow.__table__
-        q = (sa.select(T.c.id, T.c.incident_id, T.c.service_code, T.c.status, T.c.service_request_id, T.c.token,
+        q = (sa.select(T.c.id, T.c.incident_id, T.c.jurisdiction, T.c.service_code, T.c.status, T.c.service_request_id, T.c.token,
                        T.c.external_status, T.c.attempts, T.c.last_error, T.c.created_at, I.c.report_count)
              .select_from(T.outerjoin(I, I.c.id == T.c.incident_id)).order_by(T.c.created_at.desc()).limit(limit))
         if status:
@@ -79,10 +86,10 @@ def register(app: typer.Typer) -> None:
         with archive.engine.connect() as conn:
             rows = conn.execute(q).all()
             counts = dict(conn.execute(sa.select(T.c.status, sa.func.count()).group_by(T.c.status)).all())
-        t = Table("ticket", "incident", "service", "status", "311 id", "311 status", "reports", "tries", "last error",
+        t = Table("ticket", "incident", "city", "service", "status", "311 id", "311 status", "reports", "tries", "last error",
                   title="tickets " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
         for r in rows:
-            t.add_row(r.id, r.incident_id or "-", r.service_code, r.status,
+            t.add_row(r.id, r.incident_id or "-", r.jurisdiction, r.service_code, r.status,
                       r.service_request_id or (f"token {r.token}" if r.token else "-"), r.external_status or "-",
                       str(r.report_count or 1), str(r.attempts), (r.last_error or "")[:60])
         console.print(t)

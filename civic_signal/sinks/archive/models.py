@@ -56,6 +56,8 @@ class ClassificationRow(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=20)
     model_version: str = Field(max_length=100)
     reason: str | None = Field(default=None, max_length=300)
+    #: the pack (city) the post is about; None = no configured city (migration 0006_jurisdictions)
+    jurisdiction: str | None = Field(default=None, index=True, max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), index=True)
 
 
@@ -68,6 +70,9 @@ class TicketRow(SQLModel, table=True):
     post_id: str = Field(index=True, max_length=200)
     incident_id: str | None = Field(default=None, index=True, max_length=200)
     service_code: str = Field(max_length=40, index=True)
+    #: the city whose Open311 endpoint gets it (0006_jurisdictions; older rows: the server default "boston")
+    jurisdiction: str = Field(default="boston", index=True, max_length=40,
+                              sa_column_kwargs={"server_default": "boston"})
     description: str = Field(sa_type=sa.Text)
     lat: float | None = None
     lon: float | None = None

@@ -282,7 +282,7 @@ class Archive:
                     lat=loc.lat if loc else None, lon=loc.lon if loc else None,
                     location_score=loc.score if loc else None, language=fit(c.language, 20),
                     model_version=fit(c.model_version, 100), reason=(c.reason or None) and c.reason[:300],
-                    created_at=now,
+                    jurisdiction=fit(c.jurisdiction, 40), created_at=now,
                 ))
             return rows
         return self._guard(do)
@@ -317,7 +317,8 @@ class Archive:
                 gone = self.deleted_ids(conn, (t.post_id for t in tickets))
                 return insert_ignore(conn, TicketRow.__table__, [r for r in rows if r["post_id"] not in gone], ["id"])
         rows = [dict(id=t.id, post_id=t.post_id, incident_id=(incident_ids[n] if incident_ids else None),
-                     service_code=t.service_code, description=t.description, lat=t.lat, lon=t.lon,
+                     service_code=t.service_code, jurisdiction=t.jurisdiction, description=t.description,
+                     lat=t.lat, lon=t.lon,
                      address=fit(t.address, 300),
                      media_url=t.media_url if t.media_url and len(t.media_url) <= 500 else None,  # never a cut URL
                      confidence=t.confidence, status=t.status.value,

@@ -156,7 +156,7 @@ def _live_hits(stats: Any, n: int, now: datetime) -> list[HitView]:
         hits.append(HitView(at=now, category=c.category.code if c.category else None,
                             location=(loc.address or loc.text) if loc else None,
                             neighborhood=loc.neighborhood if loc else None, score=c.confidence,
-                            incident=None, ticket_status=None, text=cp.post.text))
+                            incident=None, ticket_status=None, text=cp.post.text, jurisdiction=c.jurisdiction))
     return hits
 
 
@@ -211,7 +211,7 @@ def _collect(archive: Any, now: datetime, live: LiveState | None, live_sources: 
         open_by_hood, basis = _neighbourhoods(conn, eng, day_ago)
         hit_rows = conn.execute(
             sa.select(C.c.created_at, C.c.category_code, C.c.address, C.c.location_text, C.c.neighborhood,
-                      C.c.actionable_score, C.c.category_score, P.c.text, T.c.status, T.c.incident_id)
+                      C.c.jurisdiction, C.c.actionable_score, C.c.category_score, P.c.text, T.c.status, T.c.incident_id)
             .select_from(C.outerjoin(P, P.c.id == C.c.post_id).outerjoin(T, T.c.post_id == C.c.post_id))
             .where(C.c.run_id == "live", C.c.actionable == sa.true(), C.c.created_at <= now)
             .order_by(C.c.created_at.desc(), C.c.id.desc()).limit(n_hits)).all()
@@ -247,7 +247,8 @@ def _collect(archive: Any, now: datetime, live: LiveState | None, live_sources: 
                              for h in hoods), key=lambda v: (-v.open, -v.day, v.name))
     hits = tuple(HitView(at=as_utc(r.created_at), category=r.category_code, location=r.address or r.location_text,
                          neighborhood=r.neighborhood, score=round(r.actionable_score * (r.category_score or 0.0), 4),
-                         incident=r.incident_id, ticket_status=r.status, text=r.text or "") for r in hit_rows)
+                         incident=r.incident_id, ticket_status=r.status, text=r.text or "",
+                         jurisdiction=r.jurisdiction) for r in hit_rows)
     if live and live.stats is not None and not hits:
         hits = tuple(_live_hits(live.stats, n_hits, now))
     delivery = DeliveryView(sent=status_counts.get("sent", 0), closed=status_counts.get("closed", 0),

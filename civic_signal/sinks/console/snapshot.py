@@ -58,6 +58,8 @@ class HitView:
     incident: str | None
     ticket_status: str | None
     text: str
+    #: the city the post is about (a jurisdiction pack id); None: not routed, or no configured city
+    jurisdiction: str | None = None
 
 
 @dataclass(frozen=True)

@@ -81,8 +81,11 @@ class DeliveryWorker:
                  max_attempts: int = 6, retry_base_s: float = 30.0, retry_max_s: float = 3600.0,
                  clock: Callable[[], datetime] = _now, rng: random.Random | None = None,
                  schedule_retry: Callable[[str, datetime], object] | None = None,
-                 on_resume: Callable[[int], object] | None = None) -> None:
+                 on_resume: Callable[[int], object] | None = None, jurisdiction: str | None = None) -> None:
         self.archive, self.engine, self.client = archive, archive.engine, client
+        #: the city this worker delivers for (its endpoint); None = every ticket (one endpoint)
+        self.jurisdiction = jurisdiction
+        self._mine = T.c.jurisdiction == jurisdiction if jurisdiction else sa.true()
         self.catalog = catalog or ServiceCatalog(client)
         self.max_attempts, self.retry_base_s, self.retry_max_s = max_attempts, retry_base_s, retry_max_s
         self.clock, self.rng = clock, rng or random.Random()
@@ -94,12 +97,17 @@ class DeliveryWorker:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, archive: Archive, settings, *, client: Open311Client | None = None, **kw) -> "DeliveryWorker":
-        s = settings.open311
+    def from_settings(cls, archive: Archive, settings, *, client: Open311Client | None = None,
+                      jurisdiction: str | None = None, **kw) -> "DeliveryWorker":
+        """The worker of one jurisdiction (default: ``routing.default``, i.e. Boston): its endpoint from
+        :func:`civic_signal.config.jurisdictions.endpoint`; it sees only that city's tickets."""
+        from civic_signal.config.jurisdictions import endpoint
+        jid = jurisdiction or settings.routing.default or None
+        s = endpoint(settings, jid) if jid else settings.open311
         client = client or Open311Client.from_settings(s)
         catalog = ServiceCatalog(client, max_age_s=s.services_refresh_minutes * 60)
         return cls(archive, client, catalog, max_attempts=s.max_attempts, retry_base_s=s.retry_base_s,
-                   retry_max_s=s.retry_max_s, **kw)
+                   retry_max_s=s.retry_max_s, jurisdiction=jid, **kw)
 
     # -- bookkeeping ----------------------------------------------------------------------------
     def _note(self, outcome: str, error: str | None = None) -> None:
@@ -121,14 +129,14 @@ class DeliveryWorker:
         now = self.clock()
         with self.engine.connect() as conn:
             return [r.id for r in conn.execute(
-                sa.select(T.c.id).where(T.c.status == "pending",
+                sa.select(T.c.id).where(T.c.status == "pending", self._mine,
                                         sa.or_(T.c.next_attempt_at.is_(None), T.c.next_attempt_at <= now))
                 .order_by(T.c.created_at).limit(limit))]
 
     def next_due_at(self) -> datetime | None:
         """When the earliest pending ticket becomes due (None: nothing pending)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(T.c.next_attempt_at).where(T.c.status == "pending")).all()
+            rows = conn.execute(sa.select(T.c.next_attempt_at).where(T.c.status == "pending", self._mine)).all()
         if not rows:
             return None
         return min((utc(r.next_attempt_at) if r.next_attempt_at else self.clock()) for r in rows)
@@ -154,7 +162,7 @@ class DeliveryWorker:
         time another one succeeds. Attempts are not reset (``max_attempts`` still holds)."""
         now = self.clock()
         with self.engine.begin() as conn:
-            q = sa.select(T.c.id).where(T.c.status == "pending", T.c.next_attempt_at > now)
+            q = sa.select(T.c.id).where(T.c.status == "pending", T.c.next_attempt_at > now, self._mine)
             if automatic:
                 recent = sa.select(E.c.ticket_id).where(E.c.kind == "resumed",
                                                         E.c.created_at > now - timedelta(seconds=self.retry_max_s))
@@ -208,13 +216,14 @@ class DeliveryWorker:
     def pending(self) -> int:
         """How many tickets are ``pending`` (due or waiting)."""
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(T).where(T.c.status == "pending")).scalar_one()
+            return conn.execute(sa.select(sa.func.count()).select_from(T).where(T.c.status == "pending",
+                                                                                self._mine)).scalar_one()
 
     def deliver_one(self, tid: str) -> Delivery:
         now = self.clock()
         with self.engine.begin() as conn:
             claimed = conn.execute(sa.update(T).where(
-                T.c.id == tid, T.c.status == "pending",
+                T.c.id == tid, T.c.status == "pending", self._mine,
                 sa.or_(T.c.next_attempt_at.is_(None), T.c.next_attempt_at <= now),
             ).values(status="sending", attempts=T.c.attempts + 1, updated_at=now)).rowcount
         if claimed != 1:
@@ -343,7 +352,7 @@ class DeliveryWorker:
         now = self.clock()
         cutoff = now - timedelta(seconds=stale_after_s)
         with self.engine.connect() as conn:
-            stale = conn.execute(sa.select(T).where(T.c.status == "sending", T.c.updated_at <= cutoff)).all()
+            stale = conn.execute(sa.select(T).where(T.c.status == "sending", T.c.updated_at <= cutoff, self._mine)).all()
         out = []
         for row in stale:
             with self.engine.begin() as conn:  # take the lease so that one worker reconciles it
@@ -378,7 +387,7 @@ class DeliveryWorker:
         changed = 0
         with self.engine.connect() as conn:
             tokens = conn.execute(sa.select(T.c.id, T.c.token).where(
-                T.c.status == "sent", T.c.service_request_id.is_(None), T.c.token.is_not(None))).all()
+                T.c.status == "sent", T.c.service_request_id.is_(None), T.c.token.is_not(None), self._mine)).all()
         try:
             for tid, token in tokens:
                 sid = self.client.token(token)
@@ -390,7 +399,7 @@ class DeliveryWorker:
                     changed += 1
             with self.engine.connect() as conn:
                 rows = conn.execute(sa.select(T.c.id, T.c.service_request_id, T.c.external_status).where(
-                    T.c.status == "sent", T.c.service_request_id.is_not(None))).all()
+                    T.c.status == "sent", T.c.service_request_id.is_not(None), self._mine)).all()
             by_sid = {r.service_request_id: r for r in rows}
             sids = list(by_sid)
             for i in range(0, len(sids), batch):
@@ -428,6 +437,13 @@ class DeliveryWorker:
                 self.endpoint_down()
             return
         self.endpoint_up("the service list loaded")
+
+
+def configured_jurisdictions(settings) -> list[str]:
+    """The active jurisdictions with an Open311 endpoint (their tickets are delivered); the others keep
+    their tickets pending."""
+    from civic_signal.config.jurisdictions import endpoint
+    return [j for j in settings.routing.packs if endpoint(settings, j).url]
 
 
 def requeue_failed(archive: Archive, ticket_ids: list[str] | None = None, *,

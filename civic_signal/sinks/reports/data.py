@@ -56,6 +56,7 @@ class TicketLatency:
     status: str
     post_created_at: datetime
     ticket_created_at: datetime
+    jurisdiction: str = "boston"   # the city whose 311 gets the ticket
 
     @property
     def minutes(self) -> float:
@@ -90,9 +91,10 @@ def load_latencies(archive, run_id: str) -> list[TicketLatency]:
     """Tickets for the posts of ``run_id``, with when the post was made and the ticket created."""
     c, p, t = ClassificationRow.__table__, PostRow.__table__, TicketRow.__table__
     q = (sa.select(t.c.id, t.c.post_id, t.c.service_code, t.c.status, p.c.created_at.label("post_at"),
-                   t.c.created_at.label("ticket_at"))
+                   t.c.created_at.label("ticket_at"), t.c.jurisdiction)
          .join(p, p.c.id == t.c.post_id).join(c, sa.and_(c.c.post_id == t.c.post_id, c.c.run_id == run_id))
          .order_by(t.c.created_at))
     with archive.engine.connect() as conn:
-        return [TicketLatency(r.id, r.post_id, r.service_code, r.status, _utc(r.post_at), _utc(r.ticket_at))
+        return [TicketLatency(r.id, r.post_id, r.service_code, r.status, _utc(r.post_at), _utc(r.ticket_at),
+                              r.jurisdiction)
                 for r in conn.execute(q).all()]

@@ -44,9 +44,9 @@ def locations_csv(rows: Sequence[ReportRow], path: Path) -> Path:
 
 def latency_csv(lat: Sequence[TicketLatency], path: Path) -> Path:
     return write_csv(path, ["ticket_id", "post_id", "service_code", "status", "post_created_at", "ticket_created_at",
-                            "minutes"],
+                            "minutes", "jurisdiction"],
                      ((t.ticket_id, t.post_id, t.service_code, t.status, t.post_created_at.isoformat(),
-                       t.ticket_created_at.isoformat(), round(t.minutes, 2)) for t in lat))
+                       t.ticket_created_at.isoformat(), round(t.minutes, 2), t.jurisdiction) for t in lat))
 
 
 def confusion_csv(cmp: Comparison, path: Path) -> Path:

@@ -74,3 +74,20 @@ def test_classify_keeps_a_post_with_bad_coordinates_and_says_so():
         assert "error" not in o and o["category"]["code"] == "REQPOTHL"
         assert o["location"]["kind"] == "address" and o["location"]["address"] == "25 Sheridan St"   # from the text
         assert o["warnings"] and o["warnings"][0].startswith("coordinates dropped")
+
+
+def test_classify_names_the_jurisdiction_and_uses_its_codes():
+    lines = "\n".join(json.dumps(o) for o in [
+        {"id": "bos", "text": "Huge pothole on Blue Hill Ave in Dorchester, please fix"},
+        {"id": "cam", "text": "Huge pothole on Mass Ave near Central Square, please fix"},
+        {"id": "cam-gps", "text": "Deep pothole in the road right here, please fix", "lat": 42.3735, "lon": -71.11898},
+        {"id": "som", "text": "Deep pothole in the road right here, please fix", "lat": 42.3967, "lon": -71.1218},
+    ]) + "\n"
+    res = CliRunner().invoke(app, ["classify", "-"], input=lines)
+    assert res.exit_code == 0, res.output
+    out = {o["id"]: o for o in (json.loads(x) for x in res.output.splitlines())}
+    assert out["bos"]["jurisdiction"] == "boston" and out["bos"]["category"]["code"] == "REQPOTHL"
+    assert out["cam"]["jurisdiction"] == "cambridge" and out["cam"]["category"]["code"] == "pothole"
+    assert out["cam"]["location"]["neighborhood"] == "Cambridgeport"
+    assert out["cam-gps"]["jurisdiction"] == "cambridge" and out["cam-gps"]["category"]["code"] == "pothole"
+    assert out["som"]["jurisdiction"] is None and out["som"]["reason"].startswith("elsewhere")

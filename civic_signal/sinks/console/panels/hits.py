@@ -24,6 +24,8 @@ def render(snap: Snapshot, rows: int, *, wide: bool = False) -> Panel:
         where = h.location or "-"
         if h.neighborhood and h.neighborhood not in where:
             where = f"{where}, {h.neighborhood}" if h.location else h.neighborhood
+        if h.jurisdiction:
+            where = f"[{h.jurisdiction}] {where}"
         cells = [h.at.strftime("%H:%M:%S") if h.at else "-", h.category or "-", where, f"{h.score:.2f}"]
         if wide:
             cells.append(short(h.incident or "-", 10))
