@@ -1,6 +1,7 @@
 """Model versions under ``classifier.models_dir`` and which one is active.
 
-Layout: ``<models_dir>/<version>/`` holds ``model.npz`` + ``meta.json`` (as the shipped model);
+Layout (``classifier.models_dir``, under ``var_dir`` when relative: ``var/models/``):
+``<models_dir>/<version>/`` holds ``model.npz`` + ``meta.json`` (as the shipped model);
 ``<models_dir>/ACTIVE`` is a JSON pointer ``{"version", "previous", "promoted_at", "by", "forced",
 "history": [...]}``. The shipped model (``classifiers/model/``) is the implicit first version,
 :data:`SHIPPED`; without a pointer it is the active one. New versions are named ``v2``, ``v3`` ...
@@ -85,7 +86,9 @@ class Registry:
 
     @classmethod
     def from_settings(cls, settings) -> "Registry":
-        return cls(settings.classifier.models_dir)
+        """``classifier.models_dir``, under ``var_dir`` when relative."""
+        d = Path(settings.classifier.models_dir)
+        return cls(d if d.is_absolute() else settings.var_path / d)
 
     # -- reading -----------------------------------------------------------------------------
     def pointer(self) -> dict:

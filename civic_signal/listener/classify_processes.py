@@ -47,7 +47,7 @@ _CLASSIFIER: Classifier | None = None
 
 # -- in the worker process ---------------------------------------------------------------------
 
-def _init(kind: str, model_path: str, threshold: float, models_dir: str = "var/models",
+def _init(kind: str, model_path: str, threshold: float, models_dir: str = "models",
           reload_check_s: float = 5.0) -> None:
     global _CLASSIFIER
     # Ctrl-C at a terminal and a service manager's SIGTERM reach the whole process group: the

@@ -15,6 +15,7 @@ post deleted at its source are deleted with it (:mod:`civic_signal.sinks.forget`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -130,3 +131,49 @@ def counts(engine: sa.Engine) -> dict[str, int]:
     """Labels per kind."""
     with engine.connect() as conn:
         return dict(conn.execute(sa.select(L.c.kind, sa.func.count()).group_by(L.c.kind)).all())
+
+
+def ticket_posts(conn: sa.Connection, ticket_id: str) -> list[str]:
+    """The posts behind a ticket: its incident's reports, else the ticket's own post."""
+    from civic_signal.sinks.archive.models import TicketRow
+    from civic_signal.sinks.incident_tables import IncidentReportRow
+    T, R = TicketRow.__table__, IncidentReportRow.__table__
+    row = conn.execute(sa.select(T.c.post_id, T.c.incident_id).where(T.c.id == ticket_id)).first()
+    if row is None:
+        return []
+    ids = []
+    if row.incident_id:
+        ids = [r[0] for r in conn.execute(sa.select(R.c.post_id).where(R.c.incident_id == row.incident_id)
+                                          .order_by(R.c.reported_at, R.c.id))]
+    return ids or [row.post_id]
+
+
+def code_label(code: str | None) -> Label:
+    """"A report of the type behind Boston service code ``code``" (the actionable head only when
+    the code maps to no type)."""
+    from civic_signal.config.taxonomy import city_mapping
+    t = city_mapping("boston").primary_type(code) if code else None
+    return Label(actionable=True, type=t, code=code)
+
+
+_INVALID = re.compile(r"\b(invalid|not valid|unfounded|no (?:issue|problem) found|nothing found|not a 311|"
+                      r"could not (?:find|locate)|no action (?:needed|required))\b", re.I)
+_DUPLICATE = re.compile(r"\bduplicate\b|\bdup(?:e|licated)?\b", re.I)
+
+
+def outcome_label(ticket_code: str, status: str, notes: str | None, service_code: str | None) -> tuple[Label, str] | None:
+    """The weak label a 311 outcome gives the ticket's posts, with why; None when it says nothing.
+
+    Only a ``closed`` request speaks: notes saying it was invalid -> not actionable; a duplicate
+    -> the ticket's category was right (another report of a real problem); closed under another
+    service code -> that code's type. A plain "closed" (fixed) is not taken as a label.
+    """
+    if status != "closed":
+        return None
+    if notes and _INVALID.search(notes):
+        return Label(actionable=False), "closed as invalid"
+    if service_code and service_code != ticket_code:
+        return code_label(service_code), f"closed under service code {service_code}"
+    if notes and _DUPLICATE.search(notes):
+        return code_label(ticket_code), "closed as duplicate"
+    return None

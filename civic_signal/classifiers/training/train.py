@@ -198,7 +198,9 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
     # that small, varied sets (written chatter) count beside large ones
     a_group = [(bool(r["actionable"]), r["source"]) for r in rows]
     a_counts = Counter(a_group)
-    w_act = np.array([(a_counts[g] ** -0.5) for g in a_group])
+    # a row's optional "weight" (archive labels, issue 17) multiplies its weight in both heads
+    w_row = np.array([float(r.get("weight", 1.0)) for r in rows])
+    w_act = np.array([(a_counts[g] ** -0.5) for g in a_group]) * w_row
     for cls in (True, False):
         sel = np.array([g[0] == cls for g in a_group])
         if sel.any():
@@ -213,6 +215,7 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
     g_counts = Counter(g for g in group if g is not None)
     n_typed = sum(g_counts.values())
     w_cat = np.array([(n_typed / g_counts[g]) ** cfg.type_weight_power if g is not None else 0.0 for g in group])
+    w_cat *= w_row
     w_cat /= max(w_cat.sum(), 1e-12)
     typed = M.sum(axis=1) > 0
 

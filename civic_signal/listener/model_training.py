@@ -1,0 +1,109 @@
+"""``civic-signal model train``: a new model version from the shipped data plus the archive's labels.
+
+Rows: :func:`civic_signal.classifiers.training.train.load_rows` (what ``make train`` uses) plus
+one row per labelled post (:func:`civic_signal.sinks.labels.training_rows`), each weighted
+``label weight x`` :data:`LABEL_BOOST` on top of the per-group weighting of
+:func:`~civic_signal.classifiers.training.train.train` (a group of a few dozen labelled posts
+already counts per row many times a row of a large shipped group; the boost makes a person's
+label outweigh shipped rows of the same size). Training is
+:func:`~civic_signal.classifiers.training.train.train_calibrated`, as the shipped model's.
+
+Figures: :func:`heldout_figures` scores the new version on the three held-out files exactly as
+``scripts/train_classifier.py`` scores the shipped model (the classifier, the classify command's
+line handling and :func:`civic_signal.classifiers.evaluate.score`, coordinates stripped), so the
+promotion gate compares like with like. The version is written under
+``<models_dir>/<name>/`` through a temporary folder renamed at the end (a half-written version
+is never listed). ``meta.json`` adds ``training_data_sha256`` (over the shipped rows' digest and
+every label row, with its weight), ``archive_labels`` (rows per label kind), ``base`` (the
+version active when training started), ``trained_at``, ``train_seconds`` and ``heldout``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+from civic_signal.classifiers.registry import Registry
+
+#: a label's training weight is its stored weight (a person's 1.0, a 311 outcome's 0.3) times this
+LABEL_BOOST = 2.0
+#: the held-out files the figures are computed on (as scripts/train_classifier.py)
+HELDOUT_FILES = ("heldout_2018", "handwritten_eval", "written_heldout")
+
+
+def heldout_figures(model_dir: Path, data_dir: Path | None = None) -> dict:
+    """The figures of the model in ``model_dir`` on each held-out file, as the shipped model's."""
+    from civic_signal.classifiers.evaluate import score
+    from civic_signal.classifiers.pipeline import SpacyClassifier
+    from civic_signal.classifiers.training.train import DATA_DIR
+    from civic_signal.listener.cli.classify_cmd import classify_lines
+    data_dir = data_dir or DATA_DIR
+    clf = SpacyClassifier.load(model_dir)
+    out = {}
+    for name in HELDOUT_FILES:
+        path = data_dir / f"{name}.jsonl"
+        if not path.exists():
+            continue
+        gold = [json.loads(ln) for ln in path.read_text().splitlines()]
+        stripped = [json.dumps({k: v for k, v in g.items() if k not in ("lat", "lon")}) for g in gold]
+        rep = score(gold, list(classify_lines(clf, stripped)))
+        fig = {"macro_f1": rep.macro_f1, "macro_accuracy": rep.macro_accuracy,
+               "actionable_accuracy": rep.actionable_accuracy, "location_hit_rate_300m": rep.location_hit_rate,
+               "n": rep.n}
+        if rep.chatter_flagged is not None:
+            fig.update(chatter_flagged=rep.chatter_flagged, reports_kept=rep.reports_kept,
+                       type_accuracy=rep.type_accuracy)
+        out[name] = fig
+    return out
+
+
+def label_rows(engine) -> list[dict]:
+    """The archive's labels as training rows, weighted (see the module docstring)."""
+    from civic_signal.sinks.labels import training_rows
+    rows = training_rows(engine)
+    for r in rows:
+        r["weight"] = r["weight"] * LABEL_BOOST
+    return rows
+
+
+def data_digest(base_digest: str, labels: list[dict]) -> str:
+    h = hashlib.sha256(base_digest.encode())
+    for r in labels:
+        h.update(f"\n{r['source']}\t{r['types']}\t{r['actionable']}\t{r['weight']}\t{r['text']}".encode())
+    return h.hexdigest()[:16]
+
+
+def train_version(settings, archive, *, evaluate: bool = True, log=print) -> tuple[str, dict]:
+    """Train, evaluate and write a new version; returns ``(name, meta)``."""
+    from civic_signal.classifiers.training.train import load_rows, train_calibrated
+    registry = Registry.from_settings(settings)
+    base = registry.active()
+    t0 = time.perf_counter()
+    shipped = load_rows()
+    labels = label_rows(archive.engine)
+    log(f"training on {len(shipped)} shipped rows + {len(labels)} labelled posts "
+        f"({dict(Counter(r['source'] for r in labels))}) ...")
+    model = train_calibrated(shipped + labels)
+    seconds = time.perf_counter() - t0
+    name = registry.next_name()
+    registry.dir.mkdir(parents=True, exist_ok=True)
+    tmp = registry.dir / f".{name}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.meta.update(version=f"{model.meta.get('version', 'spacy-linear')}@{name}", base=base,
+                      training_data_sha256=data_digest(model.meta.get("data_sha256", ""), labels),
+                      archive_labels=dict(sorted(Counter(r["source"] for r in labels).items())),
+                      trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      train_seconds=round(seconds, 1))
+    model.save(tmp)
+    if evaluate:
+        t1 = time.perf_counter()
+        model.meta["heldout"] = heldout_figures(tmp)
+        model.meta["eval_seconds"] = round(time.perf_counter() - t1, 1)
+        model.save(tmp)
+    tmp.rename(registry.dir / name)
+    return name, model.meta
