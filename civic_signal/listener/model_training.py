@@ -5,7 +5,8 @@ one row per labelled post (:func:`civic_signal.sinks.labels.training_rows`), eac
 ``label weight x`` :data:`LABEL_BOOST` on top of the per-group weighting of
 :func:`~civic_signal.classifiers.training.train.train` (a group of a few dozen labelled posts
 already counts per row many times a row of a large shipped group; the boost makes a person's
-label outweigh shipped rows of the same size). Training is
+label outweigh shipped rows of the same size), plus one row per new term (:func:`term_rows`).
+Training is
 :func:`~civic_signal.classifiers.training.train.train_calibrated`, as the shipped model's.
 
 Figures: :func:`heldout_figures` scores the new version on the three held-out files exactly as
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import time
 from collections import Counter
@@ -71,6 +73,46 @@ def label_rows(engine) -> list[dict]:
     return rows
 
 
+_WORD = re.compile(r"[^\W\d_]{4,}")
+#: a word is a "new term" of a label when at least this many labelled posts with that label hold it ...
+TERM_MIN_POSTS = 5
+#: ... at least this share of the labelled posts holding it have that label ...
+TERM_MIN_SHARE = 0.8
+#: ... and fewer shipped rows than this hold it
+TERM_MAX_SHIPPED = 3
+
+
+def _words(text: str) -> set[str]:
+    return {w.rstrip("s") or w for w in _WORD.findall(text.casefold())}
+
+
+def term_rows(labels: list[dict], shipped: list[dict]) -> list[dict]:
+    """One row per new term (a word the shipped data hardly holds, seen in at least
+    :data:`TERM_MIN_POSTS` labelled posts that mostly share a label), its text the word alone,
+    labelled as those posts, weighted ``LABEL_BOOST x sqrt(posts)``. Like the taxonomy rows (a type
+    name alone) of the shipped training: without it the label's signal spreads over every word of
+    the labelled posts (their places, their phrasing) and the new word alone carries little of it."""
+    by_word: dict[str, Counter] = {}
+    for r in labels:
+        key = (r["actionable"], tuple(r["types"]))
+        for w in _words(r["text"]):
+            by_word.setdefault(w, Counter())[key] += 1
+    candidates = {w: c for w, c in by_word.items() if c.most_common(1)[0][1] >= TERM_MIN_POSTS}
+    if not candidates:
+        return []
+    seen: Counter = Counter()
+    for r in shipped:
+        for w in _words(r["text"]) & candidates.keys():
+            seen[w] += 1
+    out = []
+    for w in sorted(candidates):
+        (key, n), total = candidates[w].most_common(1)[0], sum(candidates[w].values())
+        if seen[w] < TERM_MAX_SHIPPED and n / total >= TERM_MIN_SHARE:
+            out.append({"text": w, "types": key[1], "actionable": key[0], "source": "label:term",
+                        "weight": LABEL_BOOST * n ** 0.5})
+    return out
+
+
 def data_digest(base_digest: str, labels: list[dict]) -> str:
     h = hashlib.sha256(base_digest.encode())
     for r in labels:
@@ -86,8 +128,10 @@ def train_version(settings, archive, *, evaluate: bool = True, log=print) -> tup
     t0 = time.perf_counter()
     shipped = load_rows()
     labels = label_rows(archive.engine)
+    terms = term_rows(labels, shipped)
     log(f"training on {len(shipped)} shipped rows + {len(labels)} labelled posts "
-        f"({dict(Counter(r['source'] for r in labels))}) ...")
+        f"({dict(Counter(r['source'] for r in labels))}), new terms: {[r['text'] for r in terms]} ...")
+    labels = labels + terms
     model = train_calibrated(shipped + labels)
     seconds = time.perf_counter() - t0
     name = registry.next_name()

@@ -234,7 +234,10 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
         pc /= pc.sum(axis=1, keepdims=True)
         # target: the model's distribution restricted to the acceptable types (one-hot for one type)
         q = pc * M
-        q[typed] /= q[typed].sum(axis=1, keepdims=True)
+        # a row whose acceptable types all underflowed to 0 (a heavily weighted row early on) takes
+        # its set uniformly, instead of 0/0 = NaN (issue 17: weighted label rows)
+        qs = q[typed].sum(axis=1, keepdims=True)
+        q[typed] = np.where(qs > 0, q[typed] / np.maximum(qs, 1e-30), M[typed] / M[typed].sum(axis=1, keepdims=True))
         G = np.empty_like(Z)
         G[:, 0] = (p_act - y_act) * w_act
         G[:, 1:] = (pc - q) * w_cat[:, None]
