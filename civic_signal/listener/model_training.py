@@ -25,6 +25,7 @@ import hashlib
 import json
 import re
 import shutil
+import zlib
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -80,6 +81,8 @@ TERM_MIN_POSTS = 5
 TERM_MIN_SHARE = 0.8
 #: ... and fewer shipped rows than this hold it
 TERM_MAX_SHIPPED = 3
+#: rows of the term in other reports' words, per labelled post holding it
+TERM_CONTEXTS = 4
 
 
 def _words(text: str) -> set[str]:
@@ -87,9 +90,10 @@ def _words(text: str) -> set[str]:
 
 
 def term_rows(labels: list[dict], shipped: list[dict]) -> list[dict]:
-    """One row per new term (a word the shipped data hardly holds, seen in at least
-    :data:`TERM_MIN_POSTS` labelled posts that mostly share a label), its text the word alone,
-    labelled as those posts, weighted ``LABEL_BOOST x sqrt(posts)``. Like the taxonomy rows (a type
+    """Rows per new term (a word the shipped data hardly holds, seen in at least
+    :data:`TERM_MIN_POSTS` labelled posts that mostly share a label): the word alone, labelled as
+    those posts, weighted ``LABEL_BOOST x sqrt(posts)``, and :data:`TERM_CONTEXTS` rows per post made of the word
+    and a shipped real report's text (every k-th one, deterministic), labelled as those posts. Like the taxonomy rows (a type
     name alone) of the shipped training: without it the label's signal spreads over every word of
     the labelled posts (their places, their phrasing) and the new word alone carries little of it."""
     by_word: dict[str, Counter] = {}
@@ -104,12 +108,22 @@ def term_rows(labels: list[dict], shipped: list[dict]) -> list[dict]:
     for r in shipped:
         for w in _words(r["text"]) & candidates.keys():
             seen[w] += 1
+    # contexts: real reports of the shipped data, every k-th (deterministic)
+    real = [r for r in shipped if r.get("actionable") and r.get("types") and not r["source"].startswith(("label", "taxonomy", "catalogue"))]
     out = []
     for w in sorted(candidates):
         (key, n), total = candidates[w].most_common(1)[0], sum(candidates[w].values())
         if seen[w] < TERM_MAX_SHIPPED and n / total >= TERM_MIN_SHARE:
             out.append({"text": w, "types": key[1], "actionable": key[0], "source": "label:term",
                         "weight": LABEL_BOOST * n ** 0.5})
+            # the term in other reports' words, labelled as the term says: the term outweighs a
+            # context that points elsewhere ("a <term> at the end of X Lane" is not a pothole)
+            k = TERM_CONTEXTS * n
+            step = max(1, len(real) // k)
+            for i, r in enumerate(real[zlib.crc32(w.encode()) % step::step][:k]):
+                text = f"{w} {r['text']}" if i % 2 else f"{r['text']} {w}"
+                out.append({"text": text, "types": key[1], "actionable": key[0], "source": "label:term",
+                            "weight": LABEL_BOOST})
     return out
 
 
