@@ -15,7 +15,7 @@ line handling and :func:`civic_signal.classifiers.evaluate.score`, coordinates s
 promotion gate compares like with like. The version is written under
 ``<models_dir>/<name>/`` through a temporary folder renamed at the end (a half-written version
 is never listed). ``meta.json`` adds ``training_data_sha256`` (over the shipped rows' digest and
-every label row, with its weight), ``archive_labels`` (rows per label kind), ``base`` (the
+every label row, with its weight), ``archive_labels`` (labelled posts per kind), ``new_terms``, ``base`` (the
 version active when training started), ``trained_at``, ``train_seconds`` and ``heldout``.
 """
 
@@ -127,6 +127,10 @@ def term_rows(labels: list[dict], shipped: list[dict]) -> list[dict]:
     return out
 
 
+def new_terms(terms: list[dict]) -> list[str]:
+    return [r["text"] for r in terms if " " not in r["text"]]
+
+
 def data_digest(base_digest: str, labels: list[dict]) -> str:
     h = hashlib.sha256(base_digest.encode())
     for r in labels:
@@ -144,7 +148,8 @@ def train_version(settings, archive, *, evaluate: bool = True, log=print) -> tup
     labels = label_rows(archive.engine)
     terms = term_rows(labels, shipped)
     log(f"training on {len(shipped)} shipped rows + {len(labels)} labelled posts "
-        f"({dict(Counter(r['source'] for r in labels))}), new terms: {[r['text'] for r in terms]} ...")
+        f"({dict(Counter(r['source'] for r in labels))}), new terms: {new_terms(terms)} ...")
+    kinds = dict(sorted(Counter(r["source"] for r in labels).items()))
     labels = labels + terms
     model = train_calibrated(shipped + labels)
     seconds = time.perf_counter() - t0
@@ -154,7 +159,7 @@ def train_version(settings, archive, *, evaluate: bool = True, log=print) -> tup
     shutil.rmtree(tmp, ignore_errors=True)
     model.meta.update(version=f"{model.meta.get('version', 'spacy-linear')}@{name}", base=base,
                       training_data_sha256=data_digest(model.meta.get("data_sha256", ""), labels),
-                      archive_labels=dict(sorted(Counter(r["source"] for r in labels).items())),
+                      archive_labels=kinds, new_terms=new_terms(terms),
                       trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                       train_seconds=round(seconds, 1))
     model.save(tmp)

@@ -59,7 +59,7 @@ def test_posts_labelled_through_the_cli_teach_the_next_version_and_it_passes_the
     assert "trained v2" in out.stdout
     reg = Registry.from_settings(settings)
     v2 = reg.get("v2")
-    assert v2.meta["archive_labels"] == {"label:person": len(posts)}
+    assert v2.meta["archive_labels"] == {"label:person": len(posts)} and v2.meta["new_terms"] == [WORD]
     assert v2.meta["training_data_sha256"] != reg.get("shipped").meta["data_sha256"]
     assert reg.active() == "shipped"  # trained, not yet active
 
