@@ -25,7 +25,7 @@ def test_a_new_word_of_enough_labelled_posts_becomes_term_rows_and_a_known_word_
 
 def test_too_few_posts_or_mixed_labels_give_no_term():
     assert term_rows([_label(f"a zorbix {i}") for i in range(4)], SHIPPED) == []
-    mixed = [_label(f"zorbix {i}") for i in range(5)] + [_label(f"zorbix again {i}", ("graffiti",)) for i in range(5)]
+    mixed = [_label(f"zorbix {i}") for i in range(5)] + [_label(f"zorbix near {i}", ("graffiti",)) for i in range(5)]
     assert term_rows(mixed, SHIPPED) == []
 
 
