@@ -93,7 +93,8 @@ def term_rows(labels: list[dict], shipped: list[dict]) -> list[dict]:
     """Rows per new term (a word the shipped data hardly holds, seen in at least
     :data:`TERM_MIN_POSTS` labelled posts that mostly share a label): the word alone, labelled as
     those posts, weighted ``LABEL_BOOST x sqrt(posts)``, and :data:`TERM_CONTEXTS` rows per post made of the word
-    and a shipped real report's text (every k-th one, deterministic), labelled as those posts. Like the taxonomy rows (a type
+    and a shipped real report's text (every k-th one, deterministic), labelled as those posts; all
+    of them train the type head only (``actionable_weight`` 0). Like the taxonomy rows (a type
     name alone) of the shipped training: without it the label's signal spreads over every word of
     the labelled posts (their places, their phrasing) and the new word alone carries little of it."""
     by_word: dict[str, Counter] = {}
@@ -114,8 +115,10 @@ def term_rows(labels: list[dict], shipped: list[dict]) -> list[dict]:
     for w in sorted(candidates):
         (key, n), total = candidates[w].most_common(1)[0], sum(candidates[w].values())
         if seen[w] < TERM_MAX_SHIPPED and n / total >= TERM_MIN_SHARE:
+            # type head only: the actionable head learns from the labelled posts themselves (the
+            # context rows are shipped reports already; counting them again moved its balance)
             out.append({"text": w, "types": key[1], "actionable": key[0], "source": "label:term",
-                        "weight": LABEL_BOOST * n ** 0.5})
+                        "weight": LABEL_BOOST * n ** 0.5, "actionable_weight": 0.0})
             # the term in other reports' words, labelled as the term says: the term outweighs a
             # context that points elsewhere ("a <term> at the end of X Lane" is not a pothole)
             k = TERM_CONTEXTS * n
@@ -123,7 +126,7 @@ def term_rows(labels: list[dict], shipped: list[dict]) -> list[dict]:
             for i, r in enumerate(real[zlib.crc32(w.encode()) % step::step][:k]):
                 text = f"{w} {r['text']}" if i % 2 else f"{r['text']} {w}"
                 out.append({"text": text, "types": key[1], "actionable": key[0], "source": "label:term",
-                            "weight": LABEL_BOOST})
+                            "weight": LABEL_BOOST, "actionable_weight": 0.0})
     return out
 
 
@@ -134,7 +137,8 @@ def new_terms(terms: list[dict]) -> list[str]:
 def data_digest(base_digest: str, labels: list[dict]) -> str:
     h = hashlib.sha256(base_digest.encode())
     for r in labels:
-        h.update(f"\n{r['source']}\t{r['types']}\t{r['actionable']}\t{r['weight']}\t{r['text']}".encode())
+        h.update(f"\n{r['source']}\t{r['types']}\t{r['actionable']}\t{r['weight']}\t"
+                 f"{r.get('actionable_weight')}\t{r['text']}".encode())
     return h.hexdigest()[:16]
 
 

@@ -198,9 +198,11 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
     # that small, varied sets (written chatter) count beside large ones
     a_group = [(bool(r["actionable"]), r["source"]) for r in rows]
     a_counts = Counter(a_group)
-    # a row's optional "weight" (archive labels, issue 17) multiplies its weight in both heads
+    # a row's optional "weight" (archive labels, issue 17) multiplies its weight in both heads;
+    # an optional "actionable_weight" replaces it in the actionable head
     w_row = np.array([float(r.get("weight", 1.0)) for r in rows])
-    w_act = np.array([(a_counts[g] ** -0.5) for g in a_group]) * w_row
+    w_act = np.array([(a_counts[g] ** -0.5) for g in a_group]) * np.array(
+        [float(r.get("actionable_weight", r.get("weight", 1.0))) for r in rows])
     for cls in (True, False):
         sel = np.array([g[0] == cls for g in a_group])
         if sel.any():
