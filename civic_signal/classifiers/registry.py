@@ -11,7 +11,9 @@ same folder, flushed, then ``os.replace``), so a reader sees the old or the new 
 half-written one; :func:`marker` is a cheap value that changes whenever the pointer does (its
 mtime and size), for running classifiers to poll; :meth:`Registry.promote` refuses a version
 whose held-out figures (:data:`GATED`) are lower than the active one's by more than the
-tolerance, unless forced (and then the pointer records ``forced`` with the drops).
+tolerance, unless forced (and then the pointer records ``forced`` with the drops);
+``civic-signal model promote`` scores both versions afresh on the held-out files, so a figure
+recorded by older code (or on older files) is never compared with a new one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,14 +49,18 @@ class Version:
 
     @property
     def figures(self) -> dict[str, float]:
-        """The gated figures this version carries, ``"set.figure" -> value`` (missing ones left out)."""
-        held = self.meta.get("heldout") or {}
-        out = {}
-        for s, f in GATED:
-            v = (held.get(s) or {}).get(f)
-            if isinstance(v, (int, float)):
-                out[f"{s}.{f}"] = float(v)
-        return out
+        """The gated figures this version carries in its ``meta.json``, ``"set.figure" -> value``."""
+        return gated(self.meta.get("heldout") or {})
+
+
+def gated(heldout: dict) -> dict[str, float]:
+    """The gated figures of a ``heldout`` dict (``{set: {figure: value}}``), missing ones left out."""
+    out = {}
+    for s, f in GATED:
+        v = (heldout.get(s) or {}).get(f)
+        if isinstance(v, (int, float)):
+            out[f"{s}.{f}"] = float(v)
+    return out
 
 
 @dataclass(frozen=True)
@@ -133,11 +140,16 @@ class Registry:
         return f"v{max(nums, default=1) + 1}"
 
     # -- the gate ----------------------------------------------------------------------------
-    def drops(self, candidate: str, tolerance: float, against: str | None = None) -> list[Drop]:
+    def drops(self, candidate: str, tolerance: float, against: str | None = None,
+              heldout: dict[str, dict] | None = None) -> list[Drop]:
         """The gated figures of ``candidate`` lower than the active version's by more than
-        ``tolerance``; a figure the active version has and the candidate lacks counts as a drop."""
-        base = self.get(against or self.active()).figures
-        cand = self.get(candidate).figures
+        ``tolerance``; a figure the active version has and the candidate lacks counts as a drop.
+        ``heldout`` (version name -> figures, e.g. computed now by the caller) overrides the
+        figures stored in ``meta.json``."""
+        against = against or self.active()
+        heldout = heldout or {}
+        base = gated(heldout[against]) if against in heldout else self.get(against).figures
+        cand = gated(heldout[candidate]) if candidate in heldout else self.get(candidate).figures
         out = []
         for k, v in base.items():
             c = cand.get(k, float("-inf"))
@@ -146,14 +158,18 @@ class Registry:
         return out
 
     # -- changing the active version -----------------------------------------------------------
-    def promote(self, name: str, *, tolerance: float, by: str, force: bool = False) -> dict:
-        """Make ``name`` active (see the module docstring); returns the new pointer."""
+    def promote(self, name: str, *, tolerance: float, by: str, force: bool = False,
+                figures: Callable[[Path], dict] | None = None) -> dict:
+        """Make ``name`` active (see the module docstring); returns the new pointer. With
+        ``figures`` (model folder -> held-out figures) both versions are scored now, by the same
+        code on the same files, instead of comparing the figures their ``meta.json`` recorded."""
         self.get(name)
         ptr = self.pointer()
         current = str(ptr.get("version") or SHIPPED)
         if name == current:
             raise ClassifierError(f"{name} is already the active version")
-        drops = self.drops(name, tolerance, against=current)
+        heldout = {v: figures(self.path(v)) for v in (current, name)} if figures else None
+        drops = self.drops(name, tolerance, against=current, heldout=heldout)
         if drops and not force:
             raise ClassifierError(
                 f"{name} is worse than the active version {current} on the held-out figures "

@@ -93,3 +93,12 @@ def test_the_pointer_is_replaced_atomically(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_atomic(target, "new\n")
     assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["ACTIVE"]
+
+
+def test_with_a_scorer_both_versions_are_compared_on_fresh_figures_not_the_recorded_ones(tmp_path):
+    reg = Registry(tmp_path / "models")
+    _version(reg, "v2")  # records the same figures as the shipped model
+    fresh = {SHIPPED_DIR: {"heldout_2018": {"macro_f1": 0.80}}, reg.dir / "v2": {"heldout_2018": {"macro_f1": 0.70}}}
+    with pytest.raises(ClassifierError, match=r"heldout_2018.macro_f1 0.7000 < 0.8000 \(-0.1000\)"):
+        reg.promote("v2", tolerance=0.01, by="x", figures=lambda p: fresh[p])
+    assert reg.promote("v2", tolerance=0.01, by="x")["version"] == "v2"  # the recorded ones are equal

@@ -56,8 +56,11 @@ def register(app: typer.Typer) -> None:
                 by: Optional[str] = typer.Option(None, "--by", help="Who promotes (default: $USER).")) -> None:
         """Make VERSION the active one, unless its held-out figures are worse beyond classifier.promote_tolerance."""
         from civic_signal.listener.cli.label_cmd import who
+        from civic_signal.listener.model_training import heldout_figures
         settings, reg = _registry(ctx)
-        ptr = reg.promote(version, tolerance=settings.classifier.promote_tolerance, by=who(by), force=force)
+        # both versions scored now, the same way, on the same held-out files (a few seconds each)
+        ptr = reg.promote(version, tolerance=settings.classifier.promote_tolerance, by=who(by), force=force,
+                          figures=heldout_figures)
         last = ptr["history"][-1]
         typer.echo(f"active: {version} (was {last['from']})" + (
             f"; FORCED despite: {'; '.join(last.get('drops', []))}" if ptr["forced"] else ""))
