@@ -62,6 +62,10 @@ class ClassifierSettings(_Section):
     model_path: str = ""
     actionable_threshold: float = Field(0.5, ge=0, le=1)
     processes: int = Field(1, ge=0, le=64, description="worker processes of the embedded pipeline; 0 = in its own process")
+    models_dir: str = Field("models", description="trained model versions and the active pointer, under var_dir "
+                                                  "when relative (docs/learning.md)")
+    promote_tolerance: float = Field(0.01, ge=0, le=1, description="largest drop of a held-out figure `model promote` accepts")
+    reload_check_s: float = Field(5.0, ge=0, description="how often a running classifier checks for a promoted version")
 
 
 class GatingSettings(_Section):

@@ -47,7 +47,8 @@ _CLASSIFIER: Classifier | None = None
 
 # -- in the worker process ---------------------------------------------------------------------
 
-def _init(kind: str, model_path: str, threshold: float) -> None:
+def _init(kind: str, model_path: str, threshold: float, models_dir: str = "models",
+          reload_check_s: float = 5.0) -> None:
     global _CLASSIFIER
     # Ctrl-C at a terminal and a service manager's SIGTERM reach the whole process group: the
     # pipeline's process decides (drain, then close the pool); a worker whose parent is gone
@@ -56,7 +57,9 @@ def _init(kind: str, model_path: str, threshold: float) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from civic_signal.classifiers.base import load_classifier
     from civic_signal.config.settings import load_settings
-    settings = load_settings(classifier={"kind": kind, "model_path": model_path, "actionable_threshold": threshold})
+    # models_dir: each worker follows the active model version (switches between batches)
+    settings = load_settings(classifier={"kind": kind, "model_path": model_path, "actionable_threshold": threshold,
+                                         "models_dir": models_dir, "reload_check_s": reload_check_s})
     _CLASSIFIER = load_classifier(settings)
 
 
@@ -118,7 +121,8 @@ class ProcessClassifier(Classifier):
         self.processes = processes
         self.timeout_s = timeout_s  # a batch taking longer means a stuck worker: it is replaced
         self._args = (classifier_settings.kind, classifier_settings.model_path,
-                      classifier_settings.actionable_threshold)
+                      classifier_settings.actionable_threshold, str(classifier_settings.models_dir),
+                      classifier_settings.reload_check_s)
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         try:

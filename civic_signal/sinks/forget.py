@@ -28,7 +28,9 @@ archive writer runs for each :class:`civic_signal.core.models.PostDeleted`) reac
   native id: the raw line of a post that failed to parse): payload removed; a reason quoting
   the post's words is replaced. The delete's own audit letter (stage ``source:delete``) stays;
 - exported files (``civic-signal export``, ``civic-signal report``) that hold the post
-  (``exports``, ``exported_posts``): removed from disk, and their rows dropped.
+  (``exports``, ``exported_posts``): removed from disk, and their rows dropped;
+- ``labels`` of the post (a person's, a review's or a 311 outcome's): deleted, so the next
+  ``civic-signal model train`` does not learn from it.
 
 "Quoting the post's words" means holding any three consecutive words of its text
 (:func:`shingles`); it is only checked where the text was known before the delete.
@@ -106,7 +108,7 @@ def _like(part: str) -> str:
 def forget_post(conn: sa.Connection, post_id: str, now: datetime) -> dict[str, int]:
     """Remove every copy of the post (see the module docstring) inside ``conn``'s transaction.
     Idempotent. Returns counts: ``posts``, ``tickets_cancelled``, ``incidents_closed``,
-    ``incidents_changed``, ``tickets_rewritten``, ``dead_letters``, ``files_removed``."""
+    ``incidents_changed``, ``tickets_rewritten``, ``dead_letters``, ``files_removed``, ``labels``."""
     from civic_signal.sinks.archive.store import insert_ignore
     from civic_signal.sinks.incidents import touch_categories
 
@@ -161,6 +163,8 @@ def forget_post(conn: sa.Connection, post_id: str, now: datetime) -> dict[str, i
 
     out["dead_letters"] = _forget_dead_letters(conn, post_id, marks)
     out["files_removed"] = _forget_files(conn, post_id)
+    from civic_signal.sinks.labels import forget as forget_labels
+    out["labels"] = forget_labels(conn, post_id)
     return out
 
 

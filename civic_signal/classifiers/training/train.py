@@ -201,7 +201,11 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
     # that small, varied sets (written chatter) count beside large ones
     a_group = [(bool(r["actionable"]), r["source"]) for r in rows]
     a_counts = Counter(a_group)
-    w_act = np.array([(a_counts[g] ** -0.5) for g in a_group])
+    # a row's optional "weight" (archive labels, issue 17) multiplies its weight in both heads;
+    # an optional "actionable_weight" replaces it in the actionable head
+    w_row = np.array([float(r.get("weight", 1.0)) for r in rows])
+    w_act = np.array([(a_counts[g] ** -0.5) for g in a_group]) * np.array(
+        [float(r.get("actionable_weight", r.get("weight", 1.0))) for r in rows])
     for cls in (True, False):
         sel = np.array([g[0] == cls for g in a_group])
         if sel.any():
@@ -216,6 +220,7 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
     g_counts = Counter(g for g in group if g is not None)
     n_typed = sum(g_counts.values())
     w_cat = np.array([(n_typed / g_counts[g]) ** cfg.type_weight_power if g is not None else 0.0 for g in group])
+    w_cat *= w_row
     w_cat /= max(w_cat.sum(), 1e-12)
     typed = M.sum(axis=1) > 0
 
@@ -237,7 +242,10 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
         pc /= pc.sum(axis=1, keepdims=True)
         # target: the model's distribution restricted to the acceptable types (one-hot for one type)
         q = pc * M
-        q[typed] /= q[typed].sum(axis=1, keepdims=True)
+        # a row whose acceptable types all underflowed to 0 (a heavily weighted row early on) takes
+        # its set uniformly, instead of 0/0 = NaN (issue 17: weighted label rows)
+        qs = q[typed].sum(axis=1, keepdims=True)
+        q[typed] = np.where(qs > 0, q[typed] / np.maximum(qs, 1e-30), M[typed] / M[typed].sum(axis=1, keepdims=True))
         G = np.empty_like(Z)
         G[:, 0] = (p_act - y_act) * w_act
         G[:, 1:] = (pc - q) * w_cat[:, None]

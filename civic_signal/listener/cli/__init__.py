@@ -33,6 +33,8 @@ COMMAND_MODULES = [
     "civic_signal.listener.cli.purge_cmd",
     "civic_signal.listener.cli.opendata_cmd",
     "civic_signal.listener.cli.jurisdiction_cmd",
+    "civic_signal.listener.cli.label_cmd",
+    "civic_signal.listener.cli.model_cmd",
 ]
 
 

@@ -7,6 +7,7 @@ and the ETA (on a terminal; otherwise one plain line at the end).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -29,7 +30,7 @@ def register(app: typer.Typer) -> None:
                source: str = typer.Argument(..., help="JSONL(.gz) path, 'archive:' (SQL archive) or 'kafka:TOPIC'."),
                run_id: Optional[str] = typer.Option(None, "--run-id", help="Run id for the classifications. Default: replay-<UTC time>-<kind>."),
                classifier: Optional[str] = typer.Option(None, "--classifier", help="keyword or spacy. Default: classifier.kind."),
-               model: Optional[str] = typer.Option(None, "--model", help="Model directory for the spacy classifier (a named version)."),
+               model: Optional[str] = typer.Option(None, "--model", help="A model version (`civic-signal model list`) or a model directory. Default: the active version."),
                threshold: Optional[float] = typer.Option(None, "--threshold", help="classifier.actionable_threshold for this run."),
                speed: str = typer.Option("max", "--speed", help="Posts per second, or 'max'."),
                since: Optional[str] = typer.Option(None, "--since", help="From this time (ISO 8601, or 7d/12h ago)."),
@@ -52,6 +53,16 @@ def register(app: typer.Typer) -> None:
             overrides.setdefault("classifier", {})["kind"] = classifier
         if model is not None:
             overrides.setdefault("classifier", {})["model_path"] = model
+        settings = settings_from(ctx, **overrides)
+        if settings.classifier.kind == "spacy":
+            # one run, one version: a version name (`civic-signal model list`) or none (the active
+            # one) is pinned to its folder, so a promotion during the replay does not mix versions
+            from civic_signal.classifiers.registry import Registry
+            reg = Registry.from_settings(settings)
+            if model is None or not Path(model).exists():
+                name = reg.active() if model is None else model
+                overrides.setdefault("classifier", {})["model_path"] = str(reg.path(name))
+                reg.get(name)  # a clear error for an unknown name
         if threshold is not None:
             overrides.setdefault("classifier", {})["actionable_threshold"] = threshold
         try:

@@ -4,13 +4,15 @@ An incident waits here when its confidence is between ``gating.review_threshold`
 ``gating.auto_threshold``. ``approve`` makes its ticket ``pending`` (sent by the next delivery,
 at once when ``CIVIC_OPEN311__URL`` is set); ``reject`` marks it ``rejected`` (later reports of the
 same problem attach to it and do not reopen it). ID is an incident id, a ticket id, or a
-unique prefix of either.
+unique prefix of either. Either decision is recorded as a label of the incident's posts
+(``labels``, kind ``review``, by ``--by`` or ``$USER``) for ``civic-signal model train``.
 """
 
 from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
+from typing import Optional
 
 import typer
 
@@ -57,6 +59,11 @@ def decide(archive, ident: str, approve: bool, who: str = "cli") -> tuple[str, s
         if n != 1:
             raise typer.BadParameter(f"ticket {row.id} is {row.status}, not in review")
         conn.execute(sa.insert(E).values(ticket_id=row.id, kind="review", detail=f"{new} by {who}", created_at=now))
+        # the decision is a label of the incident's posts, for retraining (docs/learning.md):
+        # approved -> a report of the ticket's category; rejected -> not a report to file
+        from civic_signal.sinks.labels import Label, code_label, record, ticket_posts
+        record(conn, ticket_posts(conn, row.id), code_label(row.service_code) if approve else Label(actionable=False),
+               kind="review", by=who, now=now)
     return row.id, new
 
 
@@ -95,10 +102,12 @@ def register(app: typer.Typer) -> None:
         console.print("approve: civic-signal review approve ID    reject: civic-signal review reject ID")
 
     @review_app.command("approve")
-    def approve(ctx: typer.Context, ident: str = typer.Argument(..., metavar="ID", help="Incident or ticket id (or a unique prefix).")) -> None:
+    def approve(ctx: typer.Context, ident: str = typer.Argument(..., metavar="ID", help="Incident or ticket id (or a unique prefix)."),
+                by: Optional[str] = typer.Option(None, "--by", help="Who decides (default: $USER).")) -> None:
         """Approve: the ticket is queued for sending (sent now when Open311 is configured)."""
+        from civic_signal.listener.cli.label_cmd import who
         settings, archive = _archive(ctx)
-        tid, status = decide(archive, ident, True)
+        tid, status = decide(archive, ident, True, who(by))
         typer.echo(f"approved: ticket {tid} is {status}")
         import sqlalchemy as sa
 
@@ -122,8 +131,10 @@ def register(app: typer.Typer) -> None:
             typer.echo("it is sent by the next `civic-signal run` with CIVIC_OPEN311__URL set")
 
     @review_app.command("reject")
-    def reject(ctx: typer.Context, ident: str = typer.Argument(..., metavar="ID", help="Incident or ticket id (or a unique prefix).")) -> None:
+    def reject(ctx: typer.Context, ident: str = typer.Argument(..., metavar="ID", help="Incident or ticket id (or a unique prefix)."),
+               by: Optional[str] = typer.Option(None, "--by", help="Who decides (default: $USER).")) -> None:
         """Reject: no ticket is sent for this incident."""
+        from civic_signal.listener.cli.label_cmd import who
         _, archive = _archive(ctx)
-        tid, status = decide(archive, ident, False)
+        tid, status = decide(archive, ident, False, who(by))
         typer.echo(f"rejected: ticket {tid} is {status}")

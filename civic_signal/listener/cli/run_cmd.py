@@ -32,7 +32,10 @@ def pipeline_classifier(settings):
 
     if settings.classifier.processes > 0:
         from civic_signal.listener.classify_processes import ProcessClassifier
-        return ProcessClassifier(settings.classifier, settings.classifier.processes)
+        from civic_signal.classifiers.registry import Registry
+        # the workers follow the active version of this models_dir (resolved here: they do not read --config)
+        section = settings.classifier.model_copy(update={"models_dir": str(Registry.from_settings(settings).dir)})
+        return ProcessClassifier(section, settings.classifier.processes)
     return load_classifier(settings)
 
 

@@ -9,3 +9,4 @@ import civic_signal.sinks.archive.models  # noqa: F401
 import civic_signal.sinks.runs  # noqa: F401  (replay runs, issue 7)
 import civic_signal.sinks.console.models  # noqa: F401  (heartbeats, source health, alerts: issue 6)
 import civic_signal.sinks.incident_tables  # noqa: F401  (incidents, incident reports, ticket events: issue 5)
+import civic_signal.sinks.labels  # noqa: F401  (labels for retraining: issue 17)

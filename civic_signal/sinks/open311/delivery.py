@@ -398,7 +398,7 @@ class DeliveryWorker:
                         self._event(conn, tid, "status", f"token {token} -> service_request_id {sid}")
                     changed += 1
             with self.engine.connect() as conn:
-                rows = conn.execute(sa.select(T.c.id, T.c.service_request_id, T.c.external_status).where(
+                rows = conn.execute(sa.select(T.c.id, T.c.service_request_id, T.c.external_status, T.c.service_code).where(
                     T.c.status == "sent", T.c.service_request_id.is_not(None), self._mine)).all()
             by_sid = {r.service_request_id: r for r in rows}
             sids = list(by_sid)
@@ -418,12 +418,26 @@ class DeliveryWorker:
                         conn.execute(sa.update(T).where(T.c.id == r.id).values(**values))
                         self._event(conn, r.id, "status", f"{r.external_status} -> {st.status}"
                                     + (f": {st.status_notes}" if st.status_notes else ""))
+                        self._outcome_label(conn, r, st, now)
                     changed += 1
         except SinkError as exc:
             msg = f"status sync failed, will try again: {exc}"
             log.warning("open311: %s", msg)
             self._note("sync_error", msg)
         return changed
+
+    def _outcome_label(self, conn, row, st: RequestStatus, now: datetime) -> None:
+        """A closed request's outcome (invalid, duplicate, another service code) becomes a weak
+        label of the ticket's posts (:mod:`civic_signal.sinks.labels`), in the same transaction."""
+        from civic_signal.sinks.labels import OUTCOME_WEIGHT, outcome_label, record, ticket_posts
+        got = outcome_label(row.service_code, st.status, st.status_notes, st.service_code)
+        if got is None:
+            return
+        label, why = got
+        n = record(conn, ticket_posts(conn, row.id), label, kind="open311", by="open311", weight=OUTCOME_WEIGHT,
+                   now=now)
+        if n:
+            self._event(conn, row.id, "label", f"{why}: {n} post(s) labelled for retraining")
 
     def refresh_services(self) -> None:
         """The service-list refresh job: errors are logged, the old list stays in use."""
