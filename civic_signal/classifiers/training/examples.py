@@ -43,7 +43,18 @@ def expand(split: str = "train", path: Path = DATA, places_per_pair: int = 2, se
                                  "source": "handwritten:report"})
     all_phrases = [p for code in sorted(spec["problems"]) for p in spec["problems"][code][split]
                    if code != "BOS311GEN"]
+    coded = [(code, p) for code in sorted(spec["problems"]) for p in spec["problems"][code][split]
+             if code != "BOS311GEN"]
     for kind, frames_by_split in sorted(spec["negative_frames"].items()):
+        if kind == "other_city":
+            # A report about another city is still a report: whether it becomes a ticket, and where, is the
+            # jurisdiction router's decision (a city with a pack gets it, any other city is shown, not
+            # ticketed), so the actionable head must not learn a city's name as "not a report".
+            for frame in frames_by_split[split]:
+                for code, phrase in pick(coded, 40 if split == "train" else 6):
+                    rows.append({"text": _fill(frame, phrase, pick(places, 1)[0], pick(others, 1)[0]),
+                                 "code": code, "actionable": True, "source": f"handwritten:{kind}"})
+            continue
         for frame in frames_by_split[split]:
             for phrase in pick(all_phrases, 40 if split == "train" else 6):
                 rows.append({"text": _fill(frame, phrase, pick(places, 1)[0], pick(others, 1)[0]), "code": None,
