@@ -59,7 +59,6 @@ REPORTS = [
 NOT_REPORTS = [
     "the pothole on Elm St was fixed, thanks!",
     "Thank you @BOS311 for fixing the street light on Centre St so fast",
-    "Huge pothole on Mass Ave in Cambridge, come on Cambridge",
     "Pothole on Broadway in Somerville for weeks",
     "City Council debates pothole funding, according to the Globe",
     "lol the pothole on my street deserves its own zip code",
@@ -82,6 +81,16 @@ def test_chatter_news_jokes_praise_and_other_cities_are_not_actionable(classifie
     from tests.conftest import make_post
     c = classifier.classify_one(make_post(text))
     assert not c.actionable and c.category is None and c.reason
+
+
+def test_a_report_about_a_city_with_a_pack_is_a_report_for_that_city(classifier):
+    """A Cambridge post is no longer chatter: the router gives it to Cambridge, with Cambridge's own code."""
+    from civic_signal.config.taxonomy import city_mapping
+    from tests.conftest import make_post
+    c = classifier.classify_one(make_post("Huge pothole on Mass Ave in Cambridge, come on Cambridge"))
+    assert c.actionable and c.jurisdiction == "cambridge", c
+    assert c.category is not None and c.category.type == "pothole"
+    assert c.category.code == city_mapping("cambridge").codes[c.category.type] != "REQPOTHL"
 
 
 def test_clear_reports_clear_the_auto_threshold(classifier):
