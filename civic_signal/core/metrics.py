@@ -38,6 +38,8 @@ from collections.abc import Iterable, Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector, disable_created_metrics
 
+from civic_signal.core.models import TicketStatus
+
 disable_created_metrics()  # no ``*_created`` series: they double the output and nobody alerts on them
 
 #: The registry every metric below is in (not prometheus_client's global one, so that importing
@@ -95,7 +97,8 @@ READY = Gauge(_P + "ready", "1 while a readiness check passes.", ["check"], regi
 _lock = threading.Lock()
 _seen: dict[str, set[str]] = {}
 _model: dict[str, str | None] = {"version": None}
-_ticket_states: set[str] = set()
+#: every ticket state is reported from the first refresh (0 when none), so an alert never meets an absent series
+_ticket_states: set[str] = {s.value for s in TicketStatus}
 _KIND = re.compile(r"\b([A-Z][A-Za-z0-9]*(?:Error|Exception|Timeout|Refused))\b")
 
 

@@ -45,4 +45,5 @@ def test_a_post_that_breaks_the_pipeline_costs_only_itself(classifier, monkeypat
 def test_load_classifier_builds_the_spacy_classifier_by_default():
     from civic_signal.classifiers.base import load_classifier
     from civic_signal.config.settings import load_settings
-    assert isinstance(load_classifier(load_settings()), SpacyClassifier)
+    clf = load_classifier(load_settings())   # follows the active version (issue 17): the shipped one here
+    assert isinstance(clf.inner, SpacyClassifier) and clf.active == "shipped"

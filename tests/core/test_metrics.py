@@ -54,6 +54,13 @@ def test_tickets_by_state_and_a_state_that_empties_goes_to_zero():
     assert _v("civic_signal_tickets", state="sent", jurisdiction="testville") == 6
 
 
+def test_a_city_without_tickets_reports_every_state_at_zero():
+    """An archive with no ticket yet still gives the series (alerts on an absent series misfire)."""
+    metrics.tickets({}, "emptyville")
+    for state in ("pending", "review", "sending", "sent", "failed", "rejected", "cancelled", "closed"):
+        assert _v("civic_signal_tickets", state=state, jurisdiction="emptyville") == 0
+
+
 def test_model_info_shows_only_the_model_in_use():
     metrics.model_version("m-1")
     metrics.model_version("m-2")
