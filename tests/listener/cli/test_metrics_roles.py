@@ -105,7 +105,9 @@ def test_the_embedded_run_serves_metrics_when_a_port_is_set(tmp_path):
             try:
                 text = httpx.get(base + "/metrics", timeout=2).text
                 ready = httpx.get(base + "/readyz", timeout=2)
-                if ready.status_code == 200 and "civic_signal_tickets{" in text:
+                # every ticket state is reported from the first refresh (0 when none): wait for a real count
+                if ready.status_code == 200 and _metric(text, "civic_signal_posts_written_total") > 0 and _metric(
+                        text, 'civic_signal_tickets{jurisdiction="boston",state="pending"}') > 0:
                     break
             except httpx.TransportError:
                 pass
