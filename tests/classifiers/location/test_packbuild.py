@@ -14,8 +14,6 @@ from civic_signal.config.jurisdictions import SHIPPED_DIR, read_pack
 from tests.conftest import REPO
 
 DATA = Path(os.environ.get("CIVIC_SHARED_DATA") or REPO.parent / "shared" / "data")
-if not (DATA / "cambridge").is_dir():
-    DATA = Path("/work/shared/data")
 
 
 @pytest.mark.skipif(not (DATA / "cambridge").is_dir(), reason="needs the shared Cambridge open data")
