@@ -67,6 +67,7 @@ train: install
 classifier-eval: install
 	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/heldout_2018.jsonl
 	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/handwritten_eval.jsonl
+	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/written_heldout.jsonl
 
 # Expected volumes (docs/forecast.md): the prior from the shared Open311 dump, deterministically,
 # and the held-out evaluation (aggregates cached under var/forecast/).
@@ -76,7 +77,6 @@ forecast-prior: install
 
 forecast-eval: install
 	$(BIN)/python scripts/evaluate_forecast.py --data $(SHARED_DATA)
-	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/written_heldout.jsonl
 
 # Leave-one-source-out over the labelled real reports, plus Boston by date (trains one model per fold).
 .PHONY: classifier-cross-eval
