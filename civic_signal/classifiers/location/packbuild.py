@@ -29,7 +29,7 @@ from pathlib import Path
 import shapely
 from shapely.geometry import mapping, shape
 
-from civic_signal.classifiers.location.build import _GENERIC, E5, _ascii, _rd, _round_geo, write
+from civic_signal.classifiers.location.build import _GENERIC, E5, _ascii, _Hoods, _rd, _round_geo, write
 from civic_signal.classifiers.location.gazetteer import FORMAT_VERSION, Gazetteer, _depth
 from civic_signal.classifiers.location.nicknames import STREET_NICKNAMES
 from civic_signal.classifiers.location.normalize import street_key, tokens
@@ -120,22 +120,6 @@ def _services(path: Path) -> list[dict]:
     return out
 
 
-class _Hoods:
-    def __init__(self, names, geoms):
-        self.names, self.geoms = names, geoms
-        self.tree = shapely.STRtree(geoms)
-        for g in geoms:
-            shapely.prepare(g)
-
-    def of(self, lat: float, lon: float, buffer_deg: float = 0.002) -> int:
-        p = shapely.Point(lon, lat)
-        for i in sorted(self.tree.query(p)):
-            if self.geoms[i].contains(p):
-                return int(i)
-        idx = [i for i in self.tree.query(p.buffer(buffer_deg)) if self.geoms[i].distance(p) <= buffer_deg]
-        return int(min(idx, key=lambda i: (self.geoms[i].distance(p), i))) if idx else -1
-
-
 def _gazetteer(pack: Pack, data: Path, src: dict) -> tuple[dict, dict]:
     hood_src = src["neighborhoods"]
     g = json.loads((data / hood_src["file"]).read_text(encoding="utf-8"))
@@ -207,7 +191,7 @@ def _gazetteer(pack: Pack, data: Path, src: dict) -> tuple[dict, dict]:
                 stats["intersections_unmatched"] += 1
                 continue
             la, lo = float(row["lat"]), float(row["lon"])
-            h = hoods.of(la, lo)
+            h = hoods.of(la, lo, 0.002)
             if h >= 0:
                 inters.append([min(a, b), max(a, b), _rd(la), _rd(lo), h, 2])
     points: dict[int, list] = defaultdict(list)
@@ -217,7 +201,7 @@ def _gazetteer(pack: Pack, data: Path, src: dict) -> tuple[dict, dict]:
         for row in csv.DictReader(fh):
             si = sid(row["street_name"])
             la, lo = float(row["lat"]), float(row["lon"])
-            h = hoods.of(la, lo)
+            h = hoods.of(la, lo, 0.002)
             if row.get("zip"):
                 zips[row["zip"]].append((la, lo))
             if si is None or h < 0:
@@ -255,7 +239,7 @@ def _gazetteer(pack: Pack, data: Path, src: dict) -> tuple[dict, dict]:
     for z, pts in sorted(zips.items()):
         if len(pts) >= 20:
             la, lo = statistics.median(p[0] for p in pts), statistics.median(p[1] for p in pts)
-            h = hoods.of(la, lo)
+            h = hoods.of(la, lo, 0.002)
             if h >= 0:
                 zip_rows.append([z, _rd(la), _rd(lo), h])
     hood_rows = []
