@@ -20,23 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from civic_signal.classifiers.training.examples import write_eval  # noqa: E402
 from civic_signal.classifiers.training.train import DATA_DIR, MODEL_DIR, load_rows, train_calibrated  # noqa: E402
-
-
-def evaluate(model_dir: Path, path: Path) -> dict:
-    from civic_signal.classifiers.evaluate import score
-    from civic_signal.classifiers.pipeline import SpacyClassifier
-    from civic_signal.listener.cli.classify_cmd import classify_lines
-    clf = SpacyClassifier.load(model_dir)
-    lines = path.read_text().splitlines()
-    gold = [json.loads(ln) for ln in lines]
-    stripped = [json.dumps({k: v for k, v in g.items() if k not in ("lat", "lon")}) for g in gold]
-    rep = score(gold, list(classify_lines(clf, stripped)))
-    out = {"macro_f1": rep.macro_f1, "macro_accuracy": rep.macro_accuracy,
-           "actionable_accuracy": rep.actionable_accuracy, "location_hit_rate_300m": rep.location_hit_rate,
-           "n": rep.n}
-    if rep.chatter_flagged is not None:
-        out.update(chatter_flagged=rep.chatter_flagged, reports_kept=rep.reports_kept, type_accuracy=rep.type_accuracy)
-    return out
+from civic_signal.listener.model_training import heldout_figures  # noqa: E402
 
 
 def main() -> int:
@@ -53,9 +37,7 @@ def main() -> int:
     print(f"trained on {len(rows)} rows, {model.meta['features']} features, temperature "
           f"{model.meta['temperature']}, in {time.perf_counter() - t0:.0f} s -> {out}")
     if not args.no_eval:
-        figures = {"heldout_2018": evaluate(out, DATA_DIR / "heldout_2018.jsonl"),
-                   "handwritten_eval": evaluate(out, DATA_DIR / "handwritten_eval.jsonl"),
-                   "written_heldout": evaluate(out, DATA_DIR / "written_heldout.jsonl")}
+        figures = heldout_figures(out, DATA_DIR)   # the scorer `model train` and `model promote` use
         model.meta["heldout"] = figures
         model.save(out)
         print(json.dumps(figures, indent=2))
