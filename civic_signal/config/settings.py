@@ -92,6 +92,8 @@ class Open311Settings(_Section):
     max_attempts: int = Field(12, ge=1)
     retry_base_s: float = Field(30.0, gt=0)
     retry_max_s: float = Field(3600.0, gt=0)
+    #: a ticket waits out an outage (endpoint refused, timed out, 502/503/504) this long after it was queued
+    outage_max_hours: float = Field(168.0, gt=0)
     status_sync_minutes: float = Field(15, gt=0)
     services_refresh_minutes: float = Field(1440, gt=0)
     deliver_every_s: float = Field(5.0, gt=0, description="the outbox sweep: how often due tickets are sent")

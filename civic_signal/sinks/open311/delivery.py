@@ -21,6 +21,10 @@ A ticket row moves ``pending -> sending -> sent`` (``-> closed`` by status sync)
   reloads the list once, then the ticket is POSTed anyway and the endpoint's answer decides.
 - **Dead letters**: a permanent error (4xx), or the ``max_attempts``-th retryable one, marks the
   ticket ``failed`` and writes a dead letter listing every attempt's error, in one transaction.
+- **An outage does not use up attempts**: a failure that says the endpoint as a whole is down
+  (refused, timed out, 502/503/504, a maintenance page) is recorded and retried with the same capped
+  backoff, but does not count toward ``max_attempts``: a ticket outlives an outage of any length up to
+  ``outage_max_s`` after it was queued (a week by default), then it is dead-lettered saying so.
 - Every attempt, success, reconciliation and status change is a row in ``ticket_events``.
 """
 
@@ -56,6 +60,8 @@ I = IncidentRow.__table__
 D = DeadLetterRow.__table__
 P = PostRow.__table__
 STAGE = "open311"
+#: how a failed attempt's event starts when the endpoint as a whole was down (not counted as an attempt)
+OUTAGE = "endpoint down (not counted):"
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,8 @@ class DeliveryWorker:
                  max_attempts: int = 6, retry_base_s: float = 30.0, retry_max_s: float = 3600.0,
                  clock: Callable[[], datetime] = _now, rng: random.Random | None = None,
                  schedule_retry: Callable[[str, datetime], object] | None = None,
-                 on_resume: Callable[[int], object] | None = None, jurisdiction: str | None = None) -> None:
+                 on_resume: Callable[[int], object] | None = None, jurisdiction: str | None = None,
+                 outage_max_s: float = 7 * 86400.0) -> None:
         self.archive, self.engine, self.client = archive, archive.engine, client
         #: the city this worker delivers for (its endpoint); None = every ticket (one endpoint)
         self.jurisdiction = jurisdiction
@@ -92,6 +99,7 @@ class DeliveryWorker:
         self.schedule_retry = schedule_retry
         self.on_resume = on_resume
         self._healthy = False  # not known yet: the first sign of a working endpoint resumes waiting tickets
+        self.outage_max_s = outage_max_s
         self.counts: Counter[str] = Counter()
         self.errors: deque[str] = deque(maxlen=20)
         self._lock = threading.Lock()
@@ -107,7 +115,7 @@ class DeliveryWorker:
         client = client or Open311Client.from_settings(s)
         catalog = ServiceCatalog(client, max_age_s=s.services_refresh_minutes * 60)
         return cls(archive, client, catalog, max_attempts=s.max_attempts, retry_base_s=s.retry_base_s,
-                   retry_max_s=s.retry_max_s, jurisdiction=jid, **kw)
+                   retry_max_s=s.retry_max_s, outage_max_s=s.outage_max_hours * 3600.0, jurisdiction=jid, **kw)
 
     # -- bookkeeping ----------------------------------------------------------------------------
     def _note(self, outcome: str, error: str | None = None) -> None:
@@ -255,7 +263,7 @@ class DeliveryWorker:
             down = endpoint_down(exc)
             if down:
                 self.endpoint_down()
-            d = self._retry(row, str(exc))
+            d = self._retry(row, str(exc), down=down)
             return replace(d, endpoint_down=down) if d.outcome == "retry" else d
         except Exception as exc:  # a bug or an odd payload: retry rather than lose the ticket
             log.exception("open311: unexpected error delivering %s", tid)
@@ -308,21 +316,38 @@ class DeliveryWorker:
         self._note(outcome)
         return Delivery(row.id, outcome, detail, sid)
 
-    def _retry(self, row, error: str) -> Delivery:
-        if row.attempts >= self.max_attempts:
-            return self._fail(row, error)
+    def _retry(self, row, error: str, *, down: bool = False) -> Delivery:
+        """Put a claimed ticket back to ``pending`` after a retryable failure, or dead-letter it at
+        ``max_attempts``. A failure while the endpoint as a whole is down (``down``) is recorded
+        as such and does not count toward ``max_attempts`` (an outage is not the ticket's fault);
+        only ``outage_max_s`` after the ticket was queued ends its wait. ``attempts`` itself still
+        counts every try, so a retry after an ambiguous failure looks for the ticket's marker first."""
         now = self.clock()
+        if down:
+            if (now - utc(row.created_at)).total_seconds() > self.outage_max_s:
+                return self._fail(row, f"the endpoint has been down for longer than a ticket may wait "
+                                       f"({self.outage_max_s / 3600:g} h after it was queued): {error}")
+            error = f"{OUTAGE} {error}"
+        elif row.attempts - self._outage_failures(row.id) >= self.max_attempts:
+            return self._fail(row, error)
         at = now + timedelta(seconds=self.backoff_s(row.attempts))
         with self.engine.begin() as conn:
             self._event(conn, row.id, "attempt_failed", error, row.attempts)
             conn.execute(sa.update(T).where(T.c.id == row.id, T.c.status == "sending").values(
                 status="pending", last_error=error[:4000], next_attempt_at=at, updated_at=now))
-        log.warning("open311: ticket %s attempt %d/%d failed, retry at %s: %s", row.id, row.attempts,
-                    self.max_attempts, at.isoformat(timespec="seconds"), error)
+        log.warning("open311: ticket %s attempt %d failed%s, retry at %s: %s", row.id, row.attempts,
+                    "" if down else f" ({row.attempts - self._outage_failures(row.id)}/{self.max_attempts} counted)",
+                    at.isoformat(timespec="seconds"), error)
         self._note("retry", error)
         if self.schedule_retry:
             self.schedule_retry(row.id, at)
         return Delivery(row.id, "retry", error)
+
+    def _outage_failures(self, tid: str) -> int:
+        """How many of the ticket's failed attempts were the endpoint being down (not counted)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(E).where(
+                E.c.ticket_id == tid, E.c.kind == "attempt_failed", E.c.detail.startswith(OUTAGE))).scalar_one()
 
     def _fail(self, row, error: str) -> Delivery:
         now = self.clock()
