@@ -129,6 +129,14 @@ def test_311_down_for_an_hour_with_the_default_retry_settings(tmp_path):
     assert dead == [] and all(status[t] == "sent" for t in tids), status
 
 
+def test_311_down_longer_than_the_whole_retry_schedule_still_loses_no_ticket(tmp_path):
+    """Six hours refused with max_attempts=2: attempts that find the endpoint down do not count."""
+    tids, status, events, dead, during, created = _open311_outage(tmp_path, hours_down=6.0, max_attempts=2)
+    assert during["refused"] > 2 and dead == []
+    assert all(status[t] == "sent" for t in tids), status
+    assert len(created) == 3
+
+
 def test_the_default_retry_schedule_spans_how_long(tmp_path):
     """How long the defaults keep retrying: the sum of the waits before the last attempt."""
     from civic_signal.sinks.open311.client import Open311Client
