@@ -68,6 +68,7 @@ classifier-eval: install
 	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/heldout_2018.jsonl
 	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/handwritten_eval.jsonl
 	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/written_heldout.jsonl
+	$(BIN)/civic-signal eval --kind spacy civic_signal/classifiers/data/written_blind.jsonl
 
 # Expected volumes (docs/forecast.md): the prior from the shared Open311 dump, deterministically,
 # and the held-out evaluation (aggregates cached under var/forecast/).
