@@ -165,6 +165,8 @@ def forget_post(conn: sa.Connection, post_id: str, now: datetime) -> dict[str, i
     out["files_removed"] = _forget_files(conn, post_id)
     from civic_signal.sinks.labels import forget as forget_labels
     out["labels"] = forget_labels(conn, post_id)
+    from civic_signal.sinks.learning_queue import forget as forget_suggestions
+    forget_suggestions(conn, post_id)   # offered for labelling (ids and reasons only; counted with the labels)
     return out
 
 
