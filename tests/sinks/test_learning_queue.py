@@ -19,6 +19,7 @@ from civic_signal.sinks.archive import Archive
 from civic_signal.sinks.forget import forget_post
 from civic_signal.sinks.labels import OUTCOME_WEIGHT, Label, record
 from civic_signal.sinks.learning_queue import QueueSettings, SuggestionRow, suggest
+from tests.services.postgres import BACKENDS, db_url, pg_server, pg_url  # noqa: F401  (fixtures)
 
 DAY = date(2026, 12, 3)
 WHEN = datetime(2026, 12, 2, 15, 0, tzinfo=timezone.utc)
@@ -42,8 +43,8 @@ class Scorer:
         return [Doubt(post_id=p.id, **{**SURE, **self.by_id.get(p.id.split(":")[1], {})}) for p in posts]
 
 
-def _archive(texts: dict[str, str], when: datetime = WHEN) -> Archive:
-    a = Archive(os.environ["CIVIC_DATABASE_URL"])
+def _archive(texts: dict[str, str], when: datetime = WHEN, url: str | None = None) -> Archive:
+    a = Archive(url or os.environ["CIVIC_DATABASE_URL"])
     a.write_posts([Post(id=f"t:{k}", source="t", text=v, created_at=when) for k, v in texts.items()])
     return a
 
@@ -105,11 +106,12 @@ def test_an_open311_outcome_contradicting_the_prediction_is_chosen_with_the_outc
     assert got.suggestions[1].command == "civic-signal label t:p2 --type graffiti"
 
 
-def test_labelled_deleted_old_and_near_identical_posts_are_not_offered():
+@BACKENDS
+def test_labelled_deleted_old_and_near_identical_posts_are_not_offered(db_url):
     texts = _distinct(5)
     texts["dup"] = texts["p4"] + " again"          # near-identical to p4
-    a = _archive(texts)
-    Archive(os.environ["CIVIC_DATABASE_URL"]).write_posts(
+    a = _archive(texts, url=db_url)
+    a.write_posts(
         [Post(id="t:old", source="t", text="an old hole on Oak Ave", created_at=WHEN - timedelta(days=30))])
     with a.engine.begin() as conn:
         record(conn, ["t:p0"], Label(actionable=True, type="pothole"), kind="person", by="ann")
@@ -121,8 +123,9 @@ def test_labelled_deleted_old_and_near_identical_posts_are_not_offered():
     assert ids in (["t:dup", "t:p3"], ["t:p3", "t:p4"]) and len(ids) == 2, ids   # ties by post id, dup xor p4
 
 
-def test_the_cap_holds_and_the_day_s_posts_come_back_until_labelled():
-    a = _archive(_distinct(8))
+@BACKENDS
+def test_the_cap_holds_and_the_day_s_posts_come_back_until_labelled(db_url):
+    a = _archive(_distinct(8), url=db_url)
     doubt = {f"p{i}": {"actionable_score": 0.5 + 0.01 * i} for i in range(8)}
     cfg = QueueSettings(per_day=3)
     first = suggest(a.engine, Scorer(**doubt), cfg, day=DAY)
