@@ -79,6 +79,16 @@ class GatingSettings(_Section):
         return self
 
 
+class ReviewSettings(_Section):
+    """``civic-signal review suggest``: the posts whose labels would teach the model most (docs/learning.md)."""
+
+    suggest_per_day: int = Field(5, ge=0, le=1000, description="most posts offered for labelling per day (UTC)")
+    suggest_days: float = Field(7.0, gt=0, description="posts of this many last days are considered")
+    suggest_max_margin: float = Field(0.15, ge=0, le=1, description="a post this close to another decision is a candidate")
+    suggest_term_min_posts: int = Field(3, ge=1, description="an unknown word in this many recent posts is a new term")
+    suggest_scan_max: int = Field(20000, ge=1, description="the newest this many posts are scored, at most")
+
+
 class IncidentSettings(_Section):
     distance_m: float = Field(150.0, gt=0)
     window_hours: float = Field(48.0, gt=0)
@@ -329,6 +339,7 @@ class Settings(BaseSettings):
     replay: ReplaySettings = ReplaySettings()
     classifier: ClassifierSettings = ClassifierSettings()
     gating: GatingSettings = GatingSettings()
+    review: ReviewSettings = ReviewSettings()
     incidents: IncidentSettings = IncidentSettings()
     open311: Open311Settings = Open311Settings()
     kafka: KafkaSettings = KafkaSettings()

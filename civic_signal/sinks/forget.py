@@ -30,7 +30,8 @@ archive writer runs for each :class:`civic_signal.core.models.PostDeleted`) reac
 - exported files (``civic-signal export``, ``civic-signal report``) that hold the post
   (``exports``, ``exported_posts``): removed from disk, and their rows dropped;
 - ``labels`` of the post (a person's, a review's or a 311 outcome's): deleted, so the next
-  ``civic-signal model train`` does not learn from it.
+  ``civic-signal model train`` does not learn from it; and its ``label_suggestions`` rows (the
+  days ``civic-signal review suggest`` offered it).
 
 "Quoting the post's words" means holding any three consecutive words of its text
 (:func:`shingles`); it is only checked where the text was known before the delete.
@@ -165,6 +166,8 @@ def forget_post(conn: sa.Connection, post_id: str, now: datetime) -> dict[str, i
     out["files_removed"] = _forget_files(conn, post_id)
     from civic_signal.sinks.labels import forget as forget_labels
     out["labels"] = forget_labels(conn, post_id)
+    from civic_signal.sinks.learning_queue import forget as forget_suggestions
+    forget_suggestions(conn, post_id)   # the days it was offered for labelling (review suggest)
     return out
 
 

@@ -1,4 +1,6 @@
-"""``civic-signal review list|approve ID|reject ID``: the queue of incidents a person decides on.
+"""``civic-signal review list|suggest|approve ID|reject ID``: the queue of incidents a person decides
+on, and the posts whose labels would teach the model most (``suggest``:
+:mod:`civic_signal.sinks.learning_queue`, docs/learning.md).
 
 An incident waits here when its confidence is between ``gating.review_threshold`` and
 ``gating.auto_threshold``. ``approve`` makes its ticket ``pending`` (sent by the next delivery,
@@ -68,7 +70,8 @@ def decide(archive, ident: str, approve: bool, who: str = "cli") -> tuple[str, s
 
 
 def register(app: typer.Typer) -> None:
-    review_app = typer.Typer(help="The review queue: incidents between the review and auto thresholds.",
+    review_app = typer.Typer(help="The review queue: incidents between the review and auto thresholds, "
+                                  "and posts to label (suggest).",
                              no_args_is_help=True)
     app.add_typer(review_app, name="review")
 
@@ -91,6 +94,7 @@ def register(app: typer.Typer) -> None:
         console = Console(width=None if sys.stdout.isatty() else 200)
         if not rows:
             console.print("the review queue is empty")
+            console.print("posts to label (they teach the model most): civic-signal review suggest")
             return
         t = Table("incident", "ticket", "service", "conf", "reports", "where", "report", title=f"review queue ({len(rows)})")
         for r in rows:
@@ -100,6 +104,49 @@ def register(app: typer.Typer) -> None:
                       where[:30], text[:60] + ("…" if len(text) > 60 else ""))
         console.print(t)
         console.print("approve: civic-signal review approve ID    reject: civic-signal review reject ID")
+        console.print("posts to label (they teach the model most): civic-signal review suggest")
+
+    @review_app.command("suggest")
+    def suggest_(ctx: typer.Context,
+                 day: Optional[str] = typer.Option(None, "--day", metavar="YYYY-MM-DD",
+                                                   help="The (UTC) day whose list to show (default: today).")) -> None:
+        """Posts to label: those whose labels would teach the model most, a few a day."""
+        from datetime import date
+
+        from rich.console import Console
+        from rich.table import Table
+
+        from civic_signal.classifiers.base import load_classifier
+        from civic_signal.classifiers.uncertainty import doubts
+        from civic_signal.config.errors import ConfigError
+        from civic_signal.sinks.learning_queue import QueueSettings, suggest
+        settings, archive = _archive(ctx)
+        if settings.classifier.kind != "spacy":
+            raise ConfigError("posts to label need the model (classifier.kind = \"spacy\"): the keyword "
+                              "classifier has no margins or vocabulary")
+        try:
+            when = date.fromisoformat(day) if day else None
+        except ValueError:
+            raise typer.BadParameter(f"--day {day!r} is not a date (YYYY-MM-DD)") from None
+        clf = load_classifier(settings, follow=False)
+        result = suggest(archive.engine, lambda posts: doubts(clf, posts), QueueSettings.of(settings), day=when)
+        console = Console(width=None if sys.stdout.isatty() else 200)
+        head = (f"posts to label, {result.day}: {result.offered} of {settings.review.suggest_per_day} offered "
+                f"today, {result.labelled} labelled")
+        if not result.suggestions:
+            console.print(head + (" - nothing left for today" if result.offered else
+                                  " - no post is near a decision, uses a new term or contradicts a 311 outcome"))
+            return
+        t = Table("post", "why", "prediction", "text", title=head)
+        for s in result.suggestions:
+            text = " ".join(s.text.split())
+            t.add_row(s.post_id, "\n".join(s.reasons) + ("\n(offered earlier today)" if s.again else ""),
+                      s.prediction, text[:80] + ("…" if len(text) > 80 else ""))
+        console.print(t)
+        # the commands on lines of their own, never cut: the best guess, change --type if wrong
+        typer.echo("label them (the best guess; change --type TYPE or use --not-actionable if it is wrong):")
+        for s in result.suggestions:
+            typer.echo(f"  {s.command}")
 
     @review_app.command("approve")
     def approve(ctx: typer.Context, ident: str = typer.Argument(..., metavar="ID", help="Incident or ticket id (or a unique prefix)."),
