@@ -358,7 +358,11 @@ class LocationFinder:
                 return text[first.start():last.end()]
             return text[spans[a][0]:spans[b - 1][1]]
 
-        loc = self._read(toks, matches, zips, hood_ctx, span)
+        # a ZIP settles the neighbourhood street by street (the City's segments carry it), better than
+        # the ZIP's centre; a neighbourhood named in words wins over both
+        zip_only = bool(zips) and not any(
+            not weak or m.cap for m in matches for _, weak in m.e.hoods)
+        loc = self._read(toks, matches, zips if zip_only else (), hood_ctx, span)
         return loc if isinstance(loc, tuple) else (loc, ())
 
     def _read(self, toks, matches, zips, hood_ctx, span):
@@ -386,7 +390,7 @@ class LocationFinder:
                 continue   # "34 como", "825 east 4th": a number is cue enough for a bare name of 4+ letters
             if start == k and k >= 1 and toks[k - 1] in _NOT_ADDRESS:
                 continue    # "route 28", "bus 66", "# 12"
-            best = self._best(gaz.address(si, num, hood_ctx) for si in cands)
+            best = self._best(gaz.address(si, num, (zips and gaz.zip_hood(si, zips)) or hood_ctx) for si in cands)
             if best:
                 return self._loc(span(start, m.end), LocationKind.ADDRESS, best, weak=not m.e.streets), tuple(cands)
 
@@ -443,7 +447,8 @@ class LocationFinder:
             if not cands:
                 continue
             near = (place_m[1].lat, place_m[1].lon) if place_m else None
-            hits = [h for h in (gaz.street(si, hood_ctx, near) for si in cands) if h is not None]
+            hits = [h for h in (gaz.street(si, (zips and gaz.zip_hood(si, zips)) or hood_ctx, near) for si in cands)
+                    if h is not None]
             best = self._best(hits)
             if best is None:
                 continue

@@ -116,6 +116,20 @@ class Gazetteer:
         self.hood_nicknames: dict[str, str] = dict(data.get("hood_nicknames", _n.NEIGHBORHOOD_NICKNAMES))
         self.other_cities: tuple[str, ...] = tuple(data.get("other_cities", _n.OTHER_CITIES))
         self.zips = {z: (la / _E5, lo / _E5, hn[h]) for z, la, lo, h in data["zips"]}
+        # house-number ranges and ZIPs of each street per neighbourhood (the City's street segments;
+        # absent from a gazetteer built without them: then nothing is filtered)
+        self._ranges: dict[int, dict[str, tuple[tuple[int, int], ...]]] = {}
+        for s, rows in data.get("ranges", {}).items():
+            d: dict[str, list] = defaultdict(list)
+            for h, lo, hi in rows:
+                d[hn[h]].append((lo, hi))
+            self._ranges[int(s)] = {k: tuple(v) for k, v in d.items()}
+        self._street_zips: dict[int, dict[str, tuple[str, ...]]] = {}
+        for s, rows in data.get("street_zips", {}).items():
+            dz: dict[str, list] = defaultdict(list)
+            for h, z in rows:
+                dz[f"{z:05d}"].append(hn[h])
+            self._street_zips[int(s)] = {k: tuple(v) for k, v in dz.items()}
         # read-only from here: tuples of plain values, which the cyclic garbage collector stops
         # tracking (lists it would walk on every full collection of a long-running process)
         self._nums = {k: tuple(v) for k, v in self._nums.items()}
@@ -177,28 +191,54 @@ class Gazetteer:
             self._hood_split[si] = d
         return d
 
+    def covers(self, si: int, hood: str, num: int) -> bool | None:
+        """Whether the City's segment ranges of the street in ``hood`` hold the number (None: no ranges
+        known for the street there)."""
+        rs = self._ranges.get(si, {}).get(hood)
+        if rs is None:
+            return None
+        return any(lo <= num <= hi for lo, hi in rs)
+
+    def zip_hood(self, si: int, zips) -> str | None:
+        """The neighbourhood of the street that a ZIP written in the post points at: the one
+        neighbourhood whose segments of this street carry that ZIP, else None."""
+        d = self._street_zips.get(si)
+        if not d:
+            return None
+        for z in zips:
+            hs = d.get(z)
+            if hs and len(hs) == 1:
+                return hs[0]
+        return None
+
     def address(self, si: int, num: int, hood: str | None = None) -> Hit | None:
         """A house number on a street: the exact point, else interpolated between the nearest
         known numbers on the same side (same parity) in the same neighbourhood. Streets of one
-        name in several neighbourhoods are each tried when ``hood`` does not settle it, and the
-        best fit wins (ties go to the neighbourhood with most records on that street)."""
-        if not self._nums.get(si):
-            return None
-        split = self._by_hood(si)
+        name in several neighbourhoods are each tried when ``hood`` does not settle it: those whose
+        segment ranges hold the number are kept when any does ("45 Adams St" is on the Adams St whose
+        ranges reach 45), and the best fit wins (ties go to the neighbourhood with most records on
+        that street). A number no Open311 point is near, on a street stretch whose ranges hold it,
+        is the stretch (:meth:`street` in that neighbourhood, score 0.6)."""
+        split = self._by_hood(si) if self._nums.get(si) else {}
         if hood in split:
             hit = _address_in(split[hood][0], split[hood][1], num, self.street_display[si])
             if hit is not None:
                 return hit
         best = None
         hits = []
+        cands = []
         for h, (nums, pts) in split.items():
             hit = _address_in(nums, pts, num, self.street_display[si])
             if hit is not None:
-                hits.append((hit, len(nums)))
-                if best is None or (hit.score, len(nums)) > best[0]:
-                    best = ((hit.score, len(nums)), hit)
-        if best is None:
-            return None
+                cands.append((hit, len(nums), self.covers(si, h, num)))
+        if any(c[2] for c in cands):
+            cands = [c for c in cands if c[2]]
+        if not cands:
+            return self._range_stretch(si, num, hood)
+        for hit, n, _ in cands:
+            hits.append((hit, n))
+            if best is None or (hit.score, n) > best[0]:
+                best = ((hit.score, n), hit)
         hit, n_best = best[1], best[0][1]
         # one name, several streets ("120 Washington St" in Brighton and in Dorchester): as uncertain
         # as the good candidates are apart, unless the neighbourhood settled it or one of them is
@@ -208,6 +248,22 @@ class Gazetteer:
         if far > hit.radius:
             hit = Hit(hit.lat, hit.lon, hit.hood, hit.score, hit.address, far)
         return hit
+
+    def _range_stretch(self, si: int, num: int, hood: str | None) -> Hit | None:
+        """The street in the one neighbourhood (``hood`` if named) whose segment ranges hold ``num``,
+        when no Open311 point is near it: a point on that stretch, as uncertain as it is long."""
+        rs = self._ranges.get(si)
+        if not rs:
+            return None
+        hs = [h for h, iv in rs.items() if any(lo <= num <= hi for lo, hi in iv)]
+        if hood in hs:
+            hs = [hood]
+        if len(hs) != 1:
+            return None
+        hit = self.street(si, hs[0])
+        if hit is None or hit.hood != hs[0]:
+            return None
+        return Hit(hit.lat, hit.lon, hit.hood, 0.6, f"{num} {self.street_display[si]}", hit.radius)
 
     def street(self, si: int, hood: str | None = None, near: tuple[float, float] | None = None) -> Hit | None:
         """A point on the street: nearest to ``near`` if given, else the middle of its points in
