@@ -126,6 +126,9 @@ _TOKEN_VARIANTS = {"mount": ["mount", "mt"], "fort": ["fort", "ft"], "monsignor"
                    "centre": ["centre", "center"], "station": ["station", "stn"]}
 _DIR_WORDS = {"e": "east", "w": "west", "n": "north", "s": "south"}
 _ORD_VALUES = frozenset(_ORD_WORDS.values())
+_ORDINALS = _ORD_VALUES | frozenset(_ORD_WORDS)
+#: a plural street type after "X and Y": "Shawmut and Medford streets"
+_PLURAL_TYPES = frozenset({"streets", "sts", "avenues", "aves", "roads", "rds"})
 
 
 def _same_street(a: str, b: str) -> bool:
@@ -163,6 +166,8 @@ class _Entries:
     places: list[tuple[int, bool]] = field(default_factory=list)  # (place index, weak)
     hoods: list[tuple[str, bool]] = field(default_factory=list)   # (neighbourhood, weak)
     foreign: bool = False
+    letter: list[int] = field(default_factory=list)        # "M St" as "M": only in a crossing, capitalised
+    stop: list[int] = field(default_factory=list)          # "Centre St" as "Centre": only after a house number
 
 
 @dataclass(slots=True)
@@ -213,6 +218,10 @@ class LocationFinder:
                 self._add(v).streets.append(si)
             if len(toks) >= 2 and toks[-1] in _TYPE_FORMS:
                 name = toks[:-1]
+                if len(name) == 1 and len(name[0]) == 1 and name[0].isalpha() and name[0] not in "ai":
+                    self._add(tuple(name)).letter.append(si)   # South Boston's lettered streets
+                elif len(name) == 1 and len(name[0]) >= 3 and name[0] in _BARE_STOP and not name[0].isdigit():
+                    self._add(tuple(name)).stop.append(si)
                 if not (len(name) == 1 and (len(name[0]) < 3 or name[0] in _BARE_STOP or name[0].isdigit())):
                     for v in _variants(name, street=True):
                         if (v[0] not in _DIR_WORDS.values() or len(v) > 1) and " ".join(v) not in _BARE_SKIP:
@@ -253,6 +262,7 @@ class LocationFinder:
         for k, v in node.items():
             if k == _END:
                 v.streets, v.bare, v.places, v.hoods = tuple(v.streets), tuple(v.bare), tuple(v.places), tuple(v.hoods)
+                v.letter, v.stop = tuple(v.letter), tuple(v.stop)
             else:
                 cls._freeze(v)
 
@@ -371,6 +381,9 @@ class LocationFinder:
         # 1. address: "45 Dot Ave", "180-182 Endicott St", "the 100 block of Tremont St"
         for m in matches:
             cands = m.e.streets or m.e.bare
+            stop = False
+            if not cands and m.e.stop and m.cap:
+                cands, stop = m.e.stop, True   # "227 Centre", "99 Union": a number and a capital
             if not cands or m.start == 0:
                 continue
             k = m.start - 1
@@ -391,6 +404,8 @@ class LocationFinder:
             if start == k and k >= 1 and toks[k - 1] in _NOT_ADDRESS:
                 continue    # "route 28", "bus 66", "# 12"
             best = self._best(gaz.address(si, num, (zips and gaz.zip_hood(si, zips)) or hood_ctx) for si in cands)
+            if best and stop and best.score < 0.85:
+                continue   # an ordinary word after a number: only a known or interpolated door counts
             if best:
                 return self._loc(span(start, m.end), LocationKind.ADDRESS, best, weak=not m.e.streets), tuple(cands)
 
@@ -403,10 +418,13 @@ class LocationFinder:
         # 3. intersection: "X and Y", "X & Y", "X/Y", "corner of X and Y", "X at Y", "X near Y",
         #    "Y off X", "intersection of A, B, C and D" (the first pair that meets)
         for i, (m1, m2) in enumerate(zip(matches, matches[1:])):
-            a = m1.e.streets or m1.e.bare
-            b = m2.e.streets or m2.e.bare
+            a = m1.e.streets or m1.e.bare or (m1.e.letter if m1.cap else ())
+            b = m2.e.streets or m2.e.bare or (m2.e.letter if m2.cap else ())
             if not a or not b:
                 continue
+            if not (m1.e.streets or m2.e.streets) and m1.end - m1.start == 1 and m2.end - m2.start == 1 and \
+                    toks[m1.start] in _ORDINALS and toks[m2.start] in _ORDINALS:
+                continue   # "the 1st and 3rd Wednesday": a schedule, not two streets
             if m1.start and toks[m1.start - 1] in ("between", "btwn", "btw", "from"):
                 continue   # "P St between 2nd and 3rd": two cross streets, which do not meet each other
             gap = toks[m1.end:m2.start]
@@ -419,7 +437,10 @@ class LocationFinder:
                 continue
             if any(not m.e.streets and m.e.places and m.end < len(toks) and toks[m.end] in _PLACE_WORDS for m in (m1, m2)):
                 continue   # "Washington St near Forest Hills station": a place, not Forest Hills St
-            strong = bool(m1.e.streets or m2.e.streets)
+            # "Shawmut and Medford streets": the plural types both names
+            strong = bool(m1.e.streets or m2.e.streets) or (m2.end < len(toks) and toks[m2.end] in _PLURAL_TYPES)
+            if not (m1.e.streets or m1.e.bare) or not (m2.e.streets or m2.e.bare):
+                strong = False   # a lettered street ("M and E 7th") only where the two meet in the data
             r = gaz.intersection(a, b, hood_ctx, approx=strong)
             if r:
                 return self._loc(span(m1.start, m2.end), LocationKind.INTERSECTION, r[0]), (r[1], r[2])
