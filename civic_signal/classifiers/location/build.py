@@ -207,7 +207,7 @@ def build(data_dir: Path, max_year: int = 2017) -> tuple[dict, dict]:
             lat, lon = _median(cl)
             h = hoods.of(lat, lon, 0.002)
             if h >= 0:
-                points[sidx[s]].append([num, _rd(lat), _rd(lon), h])
+                points[sidx[s]].append([num, _rd(lat), _rd(lon), h, len(cl)])   # n: records there
     inters = []
     for (a, b), pts in sorted(inter_pts.items()):
         for cl in _clusters(pts):
@@ -465,9 +465,9 @@ def _segments(gz: Path, sidx: dict[str, int], names: list[str], points: dict, li
         if len(seg_hoods) != 1:
             continue
         hood = next(iter(seg_hoods))
-        for num, _, _, h in rows:
-            if num > 0:
-                glob[hood][h] += 1
+        for r in rows:
+            if r[0] > 0:
+                glob[hood][r[3]] += 1
     glob_map = {hood: {h for h, n in v.items() if n >= 0.01 * sum(v.values())} for hood, v in glob.items()}
 
     def polygons(si: int, hood: str) -> set[int]:

@@ -126,6 +126,10 @@ _TOKEN_VARIANTS = {"mount": ["mount", "mt"], "fort": ["fort", "ft"], "monsignor"
                    "centre": ["centre", "center"], "station": ["station", "stn"]}
 _DIR_WORDS = {"e": "east", "w": "west", "n": "north", "s": "south"}
 _ORD_VALUES = frozenset(_ORD_WORDS.values())
+#: a place word after a name shared by places of several kinds picks the kind ("Ashmont station")
+_PLACE_WORD_KIND = {"station": "station", "stn": "station", "t": "station", "stop": "station", "square": "square",
+                    "sq": "square", "park": "park", "playground": "park", "school": "school", "library": "library",
+                    "hospital": "hospital"}
 _ORDINALS = _ORD_VALUES | frozenset(_ORD_WORDS)
 #: a plural street type after "X and Y": "Shawmut and Medford streets"
 _PLURAL_TYPES = frozenset({"streets", "sts", "avenues", "aves", "roads", "rds"})
@@ -454,9 +458,16 @@ class LocationFinder:
                 continue
             ps = [pi for pi, weak in m.e.places if not weak or (m.cap and self._place_evidence(toks, m))]
             if ps:
+                # "Ashmont station": the station, not the section of that name
+                want = _PLACE_WORD_KIND.get(toks[m.end]) if m.end < len(toks) else None
+                if want:
+                    ps = sorted(ps, key=lambda p: gaz.places[p].kind != want)
                 pi = next((p for p in ps if gaz.places[p].hood == hood_ctx), ps[0])
                 place_m = (m, gaz.places[pi])
                 break
+        # a place with no one point (a large park, a road named as a place: "the expressway") does
+        # not stand for a street named in the post: the street is read as if no place were named
+        place_vague = place_m is not None and self._place_radius(place_m[1]) > PRECISE_RADIUS_M
         # 5. street (near a named place, in a named neighbourhood); a bare name ("on Fairmount")
         #    only after a word that introduces a street
         for m in matches:
@@ -473,11 +484,17 @@ class LocationFinder:
             best = self._best(hits)
             if best is None:
                 continue
+            alone = place_m is None
+            if place_vague and distance_m(best.lat, best.lon, place_m[1].lat, place_m[1].lon) >= 500:
+                alone = True
+                hits = [h for h in (gaz.street(si, (zips and gaz.zip_hood(si, zips)) or hood_ctx) for si in cands)
+                        if h is not None]
+                best = self._best(hits)
             # several streets of this name: the answer is as uncertain as they are apart
             # (a short and a long street of one bare name: as uncertain as the long one)
             radius = max(h.radius + distance_m(best.lat, best.lon, h.lat, h.lon) if h is not best else h.radius
                          for h in hits)
-            if place_m is None:
+            if alone:
                 if radius > PRECISE_RADIUS_M:
                     # a cross street named elsewhere in the post narrows it ("The closest intersecting
                     # street: Hardy | ... parked on Marine Road"): the crossing, if the two meet
@@ -499,12 +516,8 @@ class LocationFinder:
                 return self._loc(span(m.start, m.end), LocationKind.STREET, hit, weak, max(radius, best.radius)), tuple(cands)
         if place_m:
             m, p = place_m
-            radius = PLACE_RADIUS_M.get(p.kind, 200.0)
-            if p.name.lower() in _LARGE_PLACES:
-                radius = 800.0      # a park or reservation a kilometre or more across: no one point
-            elif p.kind == "section" and p.name.lower().split()[-1] in ("corner", "corners", "square", "sq", "crossing"):
-                radius = PLACE_RADIUS_M["square"]   # "Uphams Corner": a junction, not an area
-            return self._loc(span(m.start, m.end), LocationKind.PLACE, Hit(p.lat, p.lon, p.hood, 0.75, p.name, radius))
+            return self._loc(span(m.start, m.end), LocationKind.PLACE,
+                             Hit(p.lat, p.lon, p.hood, 0.75, p.name, self._place_radius(p)))
         # 6. neighbourhood / ZIP: never a point (the whole area), kept for its name
         for m in matches:
             for h, weak in m.e.hoods:
@@ -564,6 +577,15 @@ class LocationFinder:
             return self._loc(span(a0, b0), LocationKind.INTERSECTION if len(pts) == 1 else LocationKind.STREET, hit), \
                 tuple(main_sids)
         return None
+
+    @staticmethod
+    def _place_radius(p) -> float:
+        """How far the spot may be from a place's single point, by its kind and size."""
+        if p.name.lower() in _LARGE_PLACES:
+            return 800.0      # a park or reservation a kilometre or more across: no one point
+        if p.kind == "section" and p.name.lower().split()[-1] in ("corner", "corners", "square", "sq", "crossing"):
+            return PLACE_RADIUS_M["square"]   # "Uphams Corner": a junction, not an area
+        return PLACE_RADIUS_M.get(p.kind, 200.0)
 
     @staticmethod
     def _place_evidence(toks: list[str], m: "_Match") -> bool:
