@@ -104,10 +104,15 @@ class Gazetteer:
             # intersection points are street points too (no number)
             for si in (a, b):
                 self._pts.setdefault(si, []).append((0, la / _E5, lo / _E5, hn[h], n))
-        # OpenStreetMap centreline points (every ~120 m): street points too, and each street's extent
+        # OpenStreetMap centreline points (every ~120 m): street points too, and each street's extent.
+        # A gazetteer whose address points carry record counts (Boston's) weighs them against the line
+        # points; one without (a pack's assessor points) keeps every point at weight 1, 60th percentile
+        weighted = any(len(r) > 4 for rows in data["points"].values() for r in rows[:1])
+        line_w = _LINE_WEIGHT if weighted else 1
+        self._spread_q = _SPREAD_Q if weighted else 0.6
         for s, rows in data.get("lines", {}).items():
             pts = self._pts.setdefault(int(s), [])
-            pts.extend((0, la / _E5, lo / _E5, hn[h], _LINE_WEIGHT) for la, lo, h in rows)
+            pts.extend((0, la / _E5, lo / _E5, hn[h], line_w) for la, lo, h in rows)
         self.places: list[Place] = []
         self.place_phrases: list[tuple[str, int]] = []
         for name, kind, la, lo, h, phrases in data["places"]:
@@ -311,7 +316,7 @@ class Gazetteer:
         score = 0.5 if len(by_hood) == 1 or hood else 0.4
         # how far the spot may be: the record-weighted 60th percentile distance to the street's points
         # (in the named neighbourhood, else anywhere: a name in several places is as uncertain as its spread)
-        radius = _spread(p[1], p[2], pts) + 30.0
+        radius = _spread(p[1], p[2], pts, self._spread_q) + 30.0
         return Hit(p[1], p[2], h, score, self.street_display[si], radius), _thin(sorted(pts), 150)
 
     def distance_to_street(self, si: int, lat: float, lon: float) -> float:
@@ -474,19 +479,19 @@ def _spread(lat: float, lon: float, pts, q: float | None = None) -> float:
     acc = 0
     for dist, w in d:
         acc += w
-        if acc >= limit:
+        if acc > limit:
             return dist
     return d[-1][0]
 
 
 def _wmedian(vals: list[tuple[float, int]]) -> float:
-    """The weighted median of (value, weight) pairs (the lower one on a tie)."""
+    """The weighted median of (value, weight) pairs (the upper one on a tie)."""
     vals = sorted(vals)
     half = sum(w for _, w in vals) / 2
     acc = 0
     for v, w in vals:
         acc += w
-        if acc >= half:
+        if acc > half:
             return v
     return vals[-1][0]
 
