@@ -126,6 +126,11 @@ _TOKEN_VARIANTS = {"mount": ["mount", "mt"], "fort": ["fort", "ft"], "monsignor"
                    "centre": ["centre", "center"], "station": ["station", "stn"]}
 _DIR_WORDS = {"e": "east", "w": "west", "n": "north", "s": "south"}
 _ORD_VALUES = frozenset(_ORD_WORDS.values())
+_CORNER_CTX = frozenset({"corner", "intersection", "junction"})
+#: "A" is A St only in a crossing after one of these ("at A and W Broadway", "corner of A & 2nd")
+_LETTER_A_CUES = frozenset({"at", "of", "on", "corner", "near", "by", "and", "&", "@"})
+#: a word between a street and a house number after it: "LaGrange St near 376"
+_NEAR_NUMBER = frozenset({"near", "by", "opposite", "outside", "number", "no", "nr"})
 #: a place word after a name shared by places of several kinds picks the kind ("Ashmont station")
 _PLACE_WORD_KIND = {"station": "station", "stn": "station", "t": "station", "stop": "station", "square": "square",
                     "sq": "square", "park": "park", "playground": "park", "school": "school", "library": "library",
@@ -222,7 +227,7 @@ class LocationFinder:
                 self._add(v).streets.append(si)
             if len(toks) >= 2 and toks[-1] in _TYPE_FORMS:
                 name = toks[:-1]
-                if len(name) == 1 and len(name[0]) == 1 and name[0].isalpha() and name[0] not in "ai":
+                if len(name) == 1 and len(name[0]) == 1 and name[0].isalpha() and name[0] != "i":
                     self._add(tuple(name)).letter.append(si)   # South Boston's lettered streets
                 elif len(name) == 1 and len(name[0]) >= 3 and name[0] in _BARE_STOP and not name[0].isdigit():
                     self._add(tuple(name)).stop.append(si)
@@ -412,6 +417,24 @@ class LocationFinder:
                 continue   # an ordinary word after a number: only a known or interpolated door counts
             if best:
                 return self._loc(span(start, m.end), LocationKind.ADDRESS, best, weak=not m.e.streets), tuple(cands)
+        # "LaGrange St near 376", "Maple St. near #12", "Adams St in Dorchester by 45": a number after a
+        # typed street and a word of nearness (not a time: "at 7 pm", "near 3:30")
+        for mi, m in enumerate(matches):
+            if not m.e.streets:
+                continue
+            k = m.end
+            if k + 1 < len(toks) and toks[k] == "in" and mi + 1 < len(matches) and matches[mi + 1].start == k + 1 \
+                    and matches[mi + 1].e.hoods:
+                k = matches[mi + 1].end   # "... St in West Roxbury near 376"
+            if k + 1 >= len(toks) or toks[k] not in _NEAR_NUMBER or not _NUM_RE.match(toks[k + 1]):
+                continue
+            nxt = toks[k + 2] if k + 2 < len(toks) else ""
+            if nxt in _UNITS or nxt.isdigit() or nxt in ("am", "pm", "oclock"):
+                continue
+            num = int(toks[k + 1].rstrip("abcdefghijklmnopqrstuvwxyz"))
+            best = self._best(gaz.address(si, num, (zips and gaz.zip_hood(si, zips)) or hood_ctx) for si in m.e.streets)
+            if best:
+                return self._loc(span(m.start, k + 2), LocationKind.ADDRESS, best, weak=True), tuple(m.e.streets)
 
         # 2. the block between two cross streets: "Faneuil St between Market St and Oak Sq",
         #    "from X to Y on Z", "Z from X to Y"
@@ -422,7 +445,8 @@ class LocationFinder:
         # 3. intersection: "X and Y", "X & Y", "X/Y", "corner of X and Y", "X at Y", "X near Y",
         #    "Y off X", "intersection of A, B, C and D" (the first pair that meets)
         for i, (m1, m2) in enumerate(zip(matches, matches[1:])):
-            a = m1.e.streets or m1.e.bare or (m1.e.letter if m1.cap else ())
+            a = m1.e.streets or m1.e.bare or (m1.e.letter if m1.cap and (toks[m1.start] != "a" or (
+                m1.start and toks[m1.start - 1] in _LETTER_A_CUES)) else ())
             b = m2.e.streets or m2.e.bare or (m2.e.letter if m2.cap else ())
             if not a or not b:
                 continue
@@ -443,6 +467,8 @@ class LocationFinder:
                 continue   # "Washington St near Forest Hills station": a place, not Forest Hills St
             # "Shawmut and Medford streets": the plural types both names
             strong = bool(m1.e.streets or m2.e.streets) or (m2.end < len(toks) and toks[m2.end] in _PLURAL_TYPES)
+            if not strong and _CORNER_CTX.intersection(toks[max(0, m1.start - 3):m1.start]):
+                strong = True    # "corner of Chestnut and Sedgwick": said to meet, two streets passing close will do
             if not (m1.e.streets or m1.e.bare) or not (m2.e.streets or m2.e.bare):
                 strong = False   # a lettered street ("M and E 7th") only where the two meet in the data
             r = gaz.intersection(a, b, hood_ctx, approx=strong)
