@@ -93,7 +93,7 @@ _STREET_CUES = frozenset({"on", "along", "onto", "into", "down", "up", "off", "v
                           "blocking"})
 #: "this block of Hanover", "either side of Leamington", "the end of Glover": a street follows
 _STRETCH = frozenset({"block", "side", "sides", "end", "section", "part", "stretch", "top", "bottom", "length",
-                      "middle", "street", "corner"})
+                      "middle", "street", "corner", "all"})
 #: a word before a number that makes it no house number ("route 28", "bus 66", "#12", "case 2686275")
 _NOT_ADDRESS = frozenset({"route", "rte", "rt", "bus", "case", "no", "number", "unit", "apt", "apartment", "ticket",
                           "exit", "i", "interstate", "highway", "hwy", "suite", "floor"})
@@ -241,6 +241,18 @@ class LocationFinder:
                         e = self._add(v)
                         if si not in e.bare:
                             e.bare.append(si)
+        # two-word names written as one ("bunkerhill", "roundhill st"), where the word means nothing else
+        taken = {t for t, node in self._trie.items() if _END in node}
+        for si, key in enumerate(g.street_keys):
+            toks = key.split()
+            if len(toks) == 3 and toks[-1] in _TYPE_FORMS and toks[0].isalpha() and toks[1].isalpha() \
+                    and toks[0] not in _DIR_WORDS and len(toks[0]) + len(toks[1]) >= 7:
+                joined = toks[0] + toks[1]
+                if joined in taken:
+                    continue
+                for v in _variants([joined, toks[2]], street=True):
+                    self._add(v).streets.append(si)
+                self._add((joined,)).bare.append(si)
         for nick, key in g.street_nicknames.items():
             si = g.street_index[key]
             for v in _variants(nick.split(), street=True):
@@ -408,7 +420,7 @@ class LocationFinder:
                 start = k - 1   # "180-182 Endicott St": a range of numbers (the dash is not a token)
             if not m.e.streets and toks[m.start] in _UNITS:
                 continue   # "3 weeks" is no "3 Weeks Ave"
-            if not m.e.streets and not m.cap and (len(toks[m.start]) < 4 or m.e.hoods):
+            if not m.e.streets and not m.cap and (len(toks[m.end - 1]) < 4 or m.e.hoods):
                 continue   # "34 como", "825 east 4th": a number is cue enough for a bare name of 4+ letters
             if start == k and k >= 1 and toks[k - 1] in _NOT_ADDRESS:
                 continue    # "route 28", "bus 66", "# 12"
@@ -499,8 +511,10 @@ class LocationFinder:
         for m in matches:
             cands = m.e.streets
             weak = False
-            if not cands and m.e.bare and m.start > 0 and (toks[m.start - 1] in _STREET_CUES or (
-                    toks[m.start - 1] == "of" and m.start > 1 and toks[m.start - 2] in _STRETCH)):
+            if not cands and m.e.bare and ((m.start > 0 and (toks[m.start - 1] in _STREET_CUES or (
+                    toks[m.start - 1] == "of" and m.start > 1 and toks[m.start - 2] in _STRETCH))) or (
+                    m.cap and m.end + 1 < len(toks) and toks[m.end] in ("side", "end") and m.start > 0
+                    and toks[m.start - 1] == "the")):   # "the Montrose side", "the Glover end"
                 cands, weak = m.e.bare, True
             if not cands:
                 continue
