@@ -456,7 +456,7 @@ def _segments(gz: Path, sidx: dict[str, int], names: list[str], points: dict, li
     for a, b, _, _, h, _ in inters:
         street_hoods[a].add(h)
         street_hoods[b].add(h)
-    # segment neighbourhood -> polygon neighbourhoods: the same name, and those holding 1% or more of
+    # segment neighbourhood -> polygon neighbourhoods: the same name, and those holding 1% (or 20) or more of
     # the Open311 numbered points of streets whose segments all carry that one segment neighbourhood
     # (a name used in one place only, so the pairing is certain)
     glob: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
@@ -468,7 +468,7 @@ def _segments(gz: Path, sidx: dict[str, int], names: list[str], points: dict, li
         for r in rows:
             if r[0] > 0:
                 glob[hood][r[3]] += 1
-    glob_map = {hood: {h for h, n in v.items() if n >= 0.01 * sum(v.values())} for hood, v in glob.items()}
+    glob_map = {hood: {h for h, n in v.items() if n >= 20 or n >= 0.01 * sum(v.values())} for hood, v in glob.items()}
 
     def polygons(si: int, hood: str) -> set[int]:
         out = set(glob_map.get(hood, ()))

@@ -126,6 +126,9 @@ _TOKEN_VARIANTS = {"mount": ["mount", "mt"], "fort": ["fort", "ft"], "monsignor"
                    "centre": ["centre", "center"], "station": ["station", "stn"]}
 _DIR_WORDS = {"e": "east", "w": "west", "n": "north", "s": "south"}
 _ORD_VALUES = frozenset(_ORD_WORDS.values())
+#: a word before "227 Centre" (a number and an ordinary-word street) that makes it an address
+_STOP_ADDRESS_CUES = frozenset({"at", "of", "from", "on", "to", "near", "by", "outside", "front", "behind", "opposite",
+                                "across", "@", "is", "live", "lives"})
 _CORNER_CTX = frozenset({"corner", "intersection", "junction"})
 #: "A" is A St only in a crossing after one of these ("at A and W Broadway", "corner of A & 2nd")
 _LETTER_A_CUES = frozenset({"at", "of", "on", "corner", "near", "by", "and", "&", "@"})
@@ -420,11 +423,14 @@ class LocationFinder:
                 start = k - 1   # "180-182 Endicott St": a range of numbers (the dash is not a token)
             if not m.e.streets and toks[m.start] in _UNITS:
                 continue   # "3 weeks" is no "3 Weeks Ave"
-            if not m.e.streets and not m.cap and (len(toks[m.end - 1]) < 4 or m.e.hoods):
+            if not m.e.streets and not m.cap and (sum(map(len, toks[m.start:m.end])) < 4 or m.e.hoods):
                 continue   # "34 como", "825 east 4th": a number is cue enough for a bare name of 4+ letters
             if start == k and k >= 1 and toks[k - 1] in _NOT_ADDRESS:
                 continue    # "route 28", "bus 66", "# 12"
-            best = self._best(gaz.address(si, num, (zips and gaz.zip_hood(si, zips)) or hood_ctx) for si in cands)
+            if stop and not (start and toks[start - 1] in _STOP_ADDRESS_CUES):
+                continue   # "the 5 Park rangers": an ordinary word after a number needs "at", "of", "from"...
+            best = self._best(gaz.address(si, num, hood_ctx, gaz.zip_hoods(si, zips) if zips else ())
+                              for si in cands)
             if best and stop and best.score < 0.85:
                 continue   # an ordinary word after a number: only a known or interpolated door counts
             if best:
@@ -444,7 +450,8 @@ class LocationFinder:
             if nxt in _UNITS or nxt.isdigit() or nxt in ("am", "pm", "oclock"):
                 continue
             num = int(toks[k + 1].rstrip("abcdefghijklmnopqrstuvwxyz"))
-            best = self._best(gaz.address(si, num, (zips and gaz.zip_hood(si, zips)) or hood_ctx) for si in m.e.streets)
+            best = self._best(gaz.address(si, num, hood_ctx, gaz.zip_hoods(si, zips) if zips else ())
+                              for si in m.e.streets)
             if best:
                 return self._loc(span(m.start, k + 2), LocationKind.ADDRESS, best, weak=True), tuple(m.e.streets)
 

@@ -209,27 +209,34 @@ class Gazetteer:
             return None
         return any(lo <= num <= hi for lo, hi in rs)
 
-    def zip_hood(self, si: int, zips) -> str | None:
-        """The neighbourhood of the street that a ZIP written in the post points at: the one
-        neighbourhood whose segments of this street carry that ZIP, else None."""
+    def zip_hoods(self, si: int, zips) -> tuple[str, ...]:
+        """The neighbourhoods of the street whose segments carry a ZIP written in the post (the first
+        such ZIP; empty if none does)."""
         d = self._street_zips.get(si)
-        if not d:
-            return None
-        for z in zips:
-            hs = d.get(z)
-            if hs and len(hs) == 1:
-                return hs[0]
-        return None
+        if d:
+            for z in zips:
+                hs = d.get(z)
+                if hs:
+                    return hs
+        return ()
 
-    def address(self, si: int, num: int, hood: str | None = None) -> Hit | None:
+    def zip_hood(self, si: int, zips) -> str | None:
+        """The one neighbourhood of the street that a ZIP written in the post points at, else None."""
+        hs = self.zip_hoods(si, zips)
+        return hs[0] if len(hs) == 1 else None
+
+    def address(self, si: int, num: int, hood: str | None = None, within: tuple[str, ...] = ()) -> Hit | None:
         """A house number on a street: the exact point, else interpolated between the nearest
         known numbers on the same side (same parity) in the same neighbourhood. Streets of one
         name in several neighbourhoods are each tried when ``hood`` does not settle it: those whose
         segment ranges hold the number are kept when any does ("45 Adams St" is on the Adams St whose
         ranges reach 45), and the best fit wins (ties go to the neighbourhood with most records on
         that street). A number no Open311 point is near, on a street stretch whose ranges hold it,
-        is the stretch (:meth:`street` in that neighbourhood, score 0.6)."""
+        is the stretch (:meth:`street` in that neighbourhood, score 0.6). ``within``: neighbourhoods
+        the post points at otherwise (a written ZIP's), kept when the street has points there."""
         split = self._by_hood(si) if self._nums.get(si) else {}
+        if within and any(h in split for h in within):
+            split = {h: v for h, v in split.items() if h in within}
         if hood in split:
             hit = _address_in(split[hood][0], split[hood][1], num, self.street_display[si])
             if hit is not None:
