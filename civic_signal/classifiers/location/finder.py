@@ -108,7 +108,7 @@ side end top bottom open light lights trash snow ice car cars bus walk home hous
 beach harbor harbour island shore bridge brook mill mills common commons fort mount plain plains
 rock stone wood woods hall pleasant prospect liberty temple chapel college university hospital
 day days night nights week weeks weekend morning evening noon today tonight time times hour hours month year
-milk wall walls curb bike lane lanes sidewalk fence gate crates
+milk wall walls curb bike lane lanes sidewalk fence gate crates boston southern northern eastern western
 """.split())
 
 #: Hood nicknames that are ordinary words in lower case: counted only when capitalised.
@@ -244,6 +244,16 @@ class LocationFinder:
                         e = self._add(v)
                         if si not in e.bare:
                             e.bare.append(si)
+        # "Third St" for E Third St and W Third St as well (South Boston's numbered streets are written
+        # without their direction as often as with it)
+        for si, key in enumerate(g.street_keys):
+            toks = key.split()
+            if len(toks) == 3 and toks[0] in _DIR_WORDS and toks[2] in _TYPE_FORMS and (
+                    toks[1] in _ORD_WORDS or toks[1] in _ORD_VALUES):
+                for v in _variants(toks[1:], street=True):
+                    e = self._add(v)
+                    if si not in e.streets:
+                        e.streets.append(si)
         # two-word names written as one ("bunkerhill", "roundhill st"), where the word means nothing else
         taken = {t for t, node in self._trie.items() if _END in node}
         for si, key in enumerate(g.street_keys):
@@ -531,6 +541,9 @@ class LocationFinder:
             best = self._best(hits)
             if best is None:
                 continue
+            if hood_ctx and len(hits) > 1 and any(h.hood == hood_ctx for h in hits):
+                hits = [h for h in hits if h.hood == hood_ctx]   # "Third St in South Boston": not Charlestown's
+                best = self._best(hits)
             alone = place_m is None
             if place_vague and distance_m(best.lat, best.lon, place_m[1].lat, place_m[1].lon) >= 500:
                 alone = True

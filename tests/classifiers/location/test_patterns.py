@@ -314,3 +314,24 @@ def test_a_street_beside_a_large_place_is_the_answer(finder, text, street):
 def test_a_place_word_picks_the_place_kind(finder):
     loc = finder.find("cars parked all day near Ashmont station")
     assert loc.kind == LocationKind.PLACE and loc.radius_m <= 150 and loc.lat is not None
+
+
+def test_a_numbered_street_without_its_direction_is_south_boston_s_too(finder):
+    # "third st" alone: E Third St, W Third St (South Boston) or Charlestown's short Third St: no one point
+    loc = finder.find("traffic all jammed on third st tonight")
+    assert loc.kind == LocationKind.STREET and loc.lat is None
+    # with a number or a cross street it is settled
+    assert finder.find("snow piled at 598 third st").address == "598 E Third St"
+    assert finder.find("crosswalk faded at third st and L st").address == "E Third St & L St"
+
+
+def test_a_named_neighbourhood_keeps_only_its_streets_of_that_name(finder):
+    loc = finder.find("cars double parked on third st in South Boston")
+    assert loc.neighborhood == "South Boston" and loc.address in ("E Third St", "W Third St")
+
+
+def test_boston_and_direction_adjectives_are_no_bare_streets(finder):
+    loc = finder.find("Bus stop on the southern side of Morton St is a mess")
+    assert loc.address == "Morton St"
+    loc = finder.find("parked on Beaver St, Boston MA all week")
+    assert loc is None or loc.address != "Boston St"
