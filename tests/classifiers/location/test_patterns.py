@@ -327,7 +327,7 @@ def test_a_numbered_street_without_its_direction_is_south_boston_s_too(finder):
 
 def test_a_named_neighbourhood_keeps_only_its_streets_of_that_name(finder):
     loc = finder.find("cars double parked on third st in South Boston")
-    assert loc.neighborhood == "South Boston" and loc.address in ("E Third St", "W Third St")
+    assert loc.neighborhood == "South Boston" and "Third St" in loc.address
 
 
 def test_boston_and_direction_adjectives_are_no_bare_streets(finder):
