@@ -267,8 +267,11 @@ class Gazetteer:
         return hit
 
     def _range_stretch(self, si: int, num: int, hood: str | None) -> Hit | None:
-        """The street in the one neighbourhood (``hood`` if named) whose segment ranges hold ``num``,
-        when no Open311 point is near it: a point on that stretch, as uncertain as it is long."""
+        """A number no Open311 point is near (within 60 numbers, or between two known ones), on the
+        stretch of the street (the one neighbourhood, ``hood`` if named, whose segment ranges hold
+        it): placed along the stretch by the numbers known on it (a straight fit of number against
+        position along the stretch's main axis, where it holds: ``radius`` its error plus the
+        distance to the nearest point of the street), else the stretch's middle with its extent."""
         rs = self._ranges.get(si)
         if not rs:
             return None
@@ -277,10 +280,43 @@ class Gazetteer:
             hs = [hood]
         if len(hs) != 1:
             return None
-        hit = self.street(si, hs[0])
-        if hit is None or hit.hood != hs[0]:
+        h = hs[0]
+        disp = f"{num} {self.street_display[si]}"
+        fit = self._along(si, h, num)
+        if fit is not None:
+            la, lo, radius = fit
+            return Hit(la, lo, h, 0.65, disp, radius)
+        hit = self.street(si, h)
+        if hit is None or hit.hood != h:
             return None
-        return Hit(hit.lat, hit.lon, hit.hood, 0.6, f"{num} {self.street_display[si]}", hit.radius)
+        return Hit(hit.lat, hit.lon, hit.hood, 0.6, disp, hit.radius)
+
+    def _along(self, si: int, hood: str, num: int) -> tuple[float, float, float] | None:
+        """(lat, lon, radius) of ``num`` by the known numbers of the street in ``hood``, see above."""
+        pts = [p for p in self._pts.get(si, ()) if p[3] == hood]
+        nums, numbered = self._by_hood(si).get(hood, ((), ())) if self._nums.get(si) else ((), ())
+        if len(pts) < 3 or len(set(nums)) < 3:
+            return None
+        lat0, lon0 = pts[0][1], pts[0][2]
+        xy = np.array([((p[2] - lon0) * 82_000, (p[1] - lat0) * 111_000) for p in pts])
+        c = xy.mean(axis=0)
+        w, v = np.linalg.eigh(np.cov((xy - c).T))
+        axis = v[:, int(np.argmax(w))]
+        t_all = (xy - c) @ axis
+        t = np.array([((p[2] - lon0) * 82_000 - c[0]) * axis[0] + ((p[1] - lat0) * 111_000 - c[1]) * axis[1]
+                      for p in numbered])
+        n = np.array(nums, dtype=float)
+        if np.std(t) < 1 or abs(np.corrcoef(n, t)[0, 1]) < 0.9:
+            return None   # numbers do not run along the stretch in one direction: no fit
+        b, a = np.polyfit(n, t, 1)
+        err = float(np.median(np.abs(a + b * n - t)))
+        tp = a + b * num
+        if tp < t_all.min() - 100 or tp > t_all.max() + 100:
+            return None   # beyond the street's known extent
+        k = int(np.argmin(np.abs(t_all - tp)))
+        p = pts[k]
+        radius = 60.0 + 2 * err + abs(float(t_all[k] - tp))
+        return p[1], p[2], radius
 
     def street(self, si: int, hood: str | None = None, near: tuple[float, float] | None = None) -> Hit | None:
         """A point on the street: nearest to ``near`` if given, else the middle of its points in

@@ -146,3 +146,17 @@ def test_street_extent_follows_where_reports_were_filed():
     assert hit.lat < 42.302 and hit.radius < 300        # most reports are there: a point
     g["points"] = {"0": [[10, e5(42.3002), e5(-71.10), 0, 1]]}
     assert Gazetteer(g).street(0).radius > 300          # one report: the whole street, no point
+
+
+def test_a_number_beyond_the_known_ones_is_placed_along_the_stretch_by_them():
+    def e5(v):
+        return int(round(v * 100000))
+    g = tiny()
+    # a straight street running north, numbers growing ~11 m each; Open311 knows 10, 20, 30 only
+    g["points"] = {"0": [[n, e5(42.300 + n * 0.0001), e5(-71.10), 0, 1] for n in (10, 20, 30)]}
+    g["lines"] = {"0": [[e5(42.300 + i * 0.001), e5(-71.10), 0] for i in range(16)]}
+    g["ranges"] = {"0": [[0, 1, 150]]}
+    hit = Gazetteer(g).address(0, 120)          # 90 numbers past the last known one
+    assert hit.address == "120 Elm St" and abs(hit.lat - 42.312) < 0.0006 and hit.radius < 150
+    g["ranges"] = {"0": [[0, 1, 100]]}
+    assert Gazetteer(g).address(0, 120) is None  # the City's ranges stop at 100
