@@ -130,8 +130,10 @@ _ORD_VALUES = frozenset(_ORD_WORDS.values())
 _STOP_ADDRESS_CUES = frozenset({"at", "of", "from", "on", "to", "near", "by", "outside", "front", "behind", "opposite",
                                 "across", "@", "is", "live", "lives"})
 _CORNER_CTX = frozenset({"corner", "intersection", "junction"})
-#: "A" is A St only in a crossing after one of these ("at A and W Broadway", "corner of A & 2nd")
-_LETTER_A_CUES = frozenset({"at", "of", "on", "corner", "near", "by", "and", "&", "@"})
+#: ordinary words that are also streets often written bare after a house number ("227 Centre", "99 Union")
+_STOP_STREETS = frozenset("""centre center union park green main high water market central school church summer
+winter spring pleasant prospect liberty temple chapel beach harbor bay hill mill common court forest grove
+orchard garden field fort""".split())
 #: a word between a street and a house number after it: "LaGrange St near 376"
 _NEAR_NUMBER = frozenset({"near", "by", "opposite", "outside", "number", "no", "nr"})
 #: a place word after a name shared by places of several kinds picks the kind ("Ashmont station")
@@ -230,9 +232,9 @@ class LocationFinder:
                 self._add(v).streets.append(si)
             if len(toks) >= 2 and toks[-1] in _TYPE_FORMS:
                 name = toks[:-1]
-                if len(name) == 1 and len(name[0]) == 1 and name[0].isalpha() and name[0] != "i":
-                    self._add(tuple(name)).letter.append(si)   # South Boston's lettered streets
-                elif len(name) == 1 and len(name[0]) >= 3 and name[0] in _BARE_STOP and not name[0].isdigit():
+                if len(name) == 1 and len(name[0]) == 1 and name[0].isalpha() and name[0] not in "ai":
+                    self._add(tuple(name)).letter.append(si)   # South Boston's lettered streets (not "a", "I")
+                elif len(name) == 1 and name[0] in _STOP_STREETS:
                     self._add(tuple(name)).stop.append(si)
                 if not (len(name) == 1 and (len(name[0]) < 3 or name[0] in _BARE_STOP or name[0].isdigit())):
                     for v in _variants(name, street=True):
@@ -474,8 +476,7 @@ class LocationFinder:
         # 3. intersection: "X and Y", "X & Y", "X/Y", "corner of X and Y", "X at Y", "X near Y",
         #    "Y off X", "intersection of A, B, C and D" (the first pair that meets)
         for i, (m1, m2) in enumerate(zip(matches, matches[1:])):
-            a = m1.e.streets or m1.e.bare or (m1.e.letter if m1.cap and (toks[m1.start] != "a" or (
-                m1.start and toks[m1.start - 1] in _LETTER_A_CUES)) else ())
+            a = m1.e.streets or m1.e.bare or (m1.e.letter if m1.cap else ())
             b = m2.e.streets or m2.e.bare or (m2.e.letter if m2.cap else ())
             if not a or not b:
                 continue

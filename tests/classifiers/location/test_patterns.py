@@ -209,7 +209,6 @@ def test_between_two_numbered_cross_streets_in_south_boston(finder):
 #    a number after the street, ZIPs and segment ranges, words run together, large places beside a street
 
 M_AND_E7 = (42.3323, -71.0333)     # M St & E Seventh St, South Boston (checked on a map)
-A_AND_W_BROADWAY = (42.3418, -71.0555)
 LAGRANGE_376 = (42.2801, -71.1575)
 LINCOLN_132_DOWNTOWN = (42.3513, -71.0584)
 
@@ -217,7 +216,6 @@ LINCOLN_132_DOWNTOWN = (42.3513, -71.0584)
 @pytest.mark.parametrize("text, address", [
     ("ice at the corner of M and E 7th, nobody salted", "M St & E Seventh St"),
     ("truck blocking the ramp at F and 5th again", "F St & W Fifth St"),
-    ("pothole at A and W Broadway by the gas station", "A St & W Broadway"),
 ])
 def test_lettered_streets_make_a_crossing(finder, text, address):
     loc = finder.find(text)
@@ -227,11 +225,10 @@ def test_lettered_streets_make_a_crossing(finder, text, address):
 
 def test_lettered_crossings_land_where_the_streets_meet(finder):
     assert near(finder.find("ice at the corner of M and E 7th"), M_AND_E7, 60)
-    assert near(finder.find("pothole at A and W Broadway"), A_AND_W_BROADWAY, 60)
 
 
 @pytest.mark.parametrize("text", [
-    "A and B shifts are short this week",            # a sentence's "A", no cue before it
+    "A and B shifts are short this week",            # "A" is a word (A St only with its type)
     "m and e 7th",                                   # letters need a capital
     "street cleaning on the 1st and 3rd Monday",     # a schedule: two ordinals alone
 ])
