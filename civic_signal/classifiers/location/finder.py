@@ -131,9 +131,8 @@ _STOP_ADDRESS_CUES = frozenset({"at", "of", "from", "on", "to", "near", "by", "o
                                 "across", "@", "is", "live", "lives"})
 _CORNER_CTX = frozenset({"corner", "intersection", "junction"})
 #: ordinary words that are also streets often written bare after a house number ("227 Centre", "99 Union")
-_STOP_STREETS = frozenset("""centre center union park green main high water market central school church summer
-winter spring pleasant prospect liberty temple chapel beach harbor bay hill mill common court forest grove
-orchard garden field fort""".split())
+_STOP_STREETS = frozenset("""centre center union main high water market central spring pleasant prospect liberty
+temple chapel beach mill court forest grove""".split())
 #: a word between a street and a house number after it: "LaGrange St near 376"
 _NEAR_NUMBER = frozenset({"near", "by", "opposite", "outside", "number", "no", "nr"})
 #: a place word after a name shared by places of several kinds picks the kind ("Ashmont station")
