@@ -1,7 +1,8 @@
 """Build the compact gazetteer from the shared public data (run by ``make gazetteer``).
 
 Inputs (all under ``DATA_DIR``, see ``/work/shared/data/SOURCES.md``):
-Open311 records (only their resolved ``address`` and ``lat``/``long``; no description is read),
+Open311 records (only their resolved ``address`` and ``lat``/``long``, and how many records share an address; no
+description is read), the City's street segments (house-number ranges and ZIPs per street and neighbourhood),
 street names, neighbourhood polygons (EPSG:2249, projected here), landmarks, GeoNames places
 and ZIPs. Output: one gzip JSON file, written deterministically (sorted, rounded, mtime 0), so a
 rebuild from the same data gives the same bytes.
