@@ -5,11 +5,13 @@ How: the text is cut into lower-case word tokens; a token trie holding every str
 landmark, section, neighbourhood and out-of-Boston place is walked once from each token
 (longest match wins). The matches are then read as patterns, most specific first:
 
-1. ``45 Dot Ave`` / ``the 100 block of Tremont St``: a number right before a street -> address;
+1. ``45 Dot Ave`` / ``the 100 block of Tremont St`` / ``in the yard of 227 Centre``: a number right before a
+   street, or ``LaGrange St near 376`` after it -> address (same-name streets settled by the neighbourhood,
+   a written ZIP or the City's segment ranges, see :meth:`Gazetteer.address`);
 2. ``Mass Ave & Boylston``, ``corner of Tremont and Stuart``, ``Centre St at South St``: two streets
    joined by a connector -> intersection (a bare name like "Boylston" counts only here, and only
    if the pair meets in the Open311 records, or, when one side has a street type, if the two
-   streets pass within 120 m);
+   streets pass within 120 m); South Boston's lettered streets ("M and E 7th") where the pair meets;
 3. a landmark, square, station, park or section -> place;
 4. a street alone -> a point on it (near a named place or in a named neighbourhood if any);
 5. a neighbourhood or ZIP -> its centre, low score.
