@@ -1,7 +1,8 @@
 """Build the compact gazetteer from the shared public data (run by ``make gazetteer``).
 
 Inputs (all under ``DATA_DIR``, see ``/work/shared/data/SOURCES.md``):
-Open311 records (only their resolved ``address`` and ``lat``/``long``; no description is read),
+Open311 records (only their resolved ``address`` and ``lat``/``long``, and how many records share an address; no
+description is read), the City's street segments (house-number ranges and ZIPs per street and neighbourhood),
 street names, neighbourhood polygons (EPSG:2249, projected here), landmarks, GeoNames places
 and ZIPs. Output: one gzip JSON file, written deterministically (sorted, rounded, mtime 0), so a
 rebuild from the same data gives the same bytes.
@@ -207,7 +208,7 @@ def build(data_dir: Path, max_year: int = 2017) -> tuple[dict, dict]:
             lat, lon = _median(cl)
             h = hoods.of(lat, lon, 0.002)
             if h >= 0:
-                points[sidx[s]].append([num, _rd(lat), _rd(lon), h])
+                points[sidx[s]].append([num, _rd(lat), _rd(lon), h, len(cl)])   # n: records there
     inters = []
     for (a, b), pts in sorted(inter_pts.items()):
         for cl in _clusters(pts):
@@ -218,6 +219,8 @@ def build(data_dir: Path, max_year: int = 2017) -> tuple[dict, dict]:
     osm_inters, lines, osm_stats = _osm(gz, sidx, hoods, inters)
     inters += osm_inters
     stats.update(osm_stats)
+    ranges, szips, seg_stats = _segments(gz, sidx, names, points, lines, inters)
+    stats.update(seg_stats)
     inter_lookup: dict[tuple[str, str], tuple[float, float]] = {}
     for a, b, la, lo, h, n in inters:
         k = tuple(sorted((keys[a], keys[b])))
@@ -310,6 +313,8 @@ def build(data_dir: Path, max_year: int = 2017) -> tuple[dict, dict]:
         "intersections": sorted(inters),
         "lines": {str(s): sorted(rows) for s, rows in sorted(lines.items())},
         "places": sorted(places, key=lambda p: (p[0], p[2], p[3])),
+        "ranges": {str(s): rows for s, rows in sorted(ranges.items())},
+        "street_zips": {str(s): rows for s, rows in sorted(szips.items())},
         "foreign": sorted(foreign),
         "zips": sorted(zips),
     }
@@ -395,6 +400,111 @@ def _osm(gz: Path, sidx: dict[str, int], hoods: "_Hoods", inters: list) -> tuple
             rows[si] = kept
     stats["line_points"] = sum(len(v) for v in rows.values())
     return out, rows, dict(stats)
+
+
+#: the segments file's neighbourhood spellings that differ from the polygons' names
+_SEG_HOOD_FIX = {"Dorcheseter": "Dorchester", "HydePark": "Hyde Park"}
+
+
+def _num(v: str) -> int:
+    try:
+        return int(float(v))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _segments(gz: Path, sidx: dict[str, int], names: list[str], points: dict, lines: dict,
+              inters: list) -> tuple[dict, dict, dict]:
+    """House-number ranges and ZIPs of each street per neighbourhood, from ``boston_street_segments.csv``.
+
+    The segments have no geometry and a coarse neighbourhood ("Boston" covers every central
+    neighbourhood, "Allston-Brighton" two): a segment neighbourhood is mapped to the polygon
+    neighbourhoods where the Open311 points of the same street and a number inside the segment's
+    range lie (at least 5% of them), and a street's ranges go to the polygon neighbourhoods in
+    which the street has points (Open311, crossings or OSM line points). Returns
+    ``{street: [[hood, lo, hi], ...]}`` (merged intervals, both sides, sorted) and
+    ``{street: [[hood, zip], ...]}``."""
+    from civic_signal.classifiers.location.normalize import street_key
+    path = gz / "boston_street_segments.csv"
+    stats: dict[str, int] = defaultdict(int)
+    if not path.exists():
+        return {}, {}, {}
+    segs: dict[int, list[tuple[str, int, int, str]]] = defaultdict(list)
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        for row in csv.DictReader(fh):
+            if (row["MUN_L"] or row["MUN_R"] or "Boston") != "Boston":
+                continue
+            disp = display_street(row["PRE_DIR"], row["ST_NAME"], row["ST_TYPE"], row["SUF_DIR"])
+            si = sidx.get(street_key(disp))
+            if si is None:
+                stats["segments_unmatched"] += 1
+                continue
+            for side in ("L", "R"):
+                a, b = _num(row[f"{side}_F_ADD"]), _num(row[f"{side}_T_ADD"])
+                hood = (row[f"NBHD_{side}"] or "").strip()
+                hood = _SEG_HOOD_FIX.get(hood, hood)
+                z = (row[f"TRACT00_{side}"] or "").strip()
+                if a <= 0 and b <= 0 or not hood:
+                    continue
+                lo, hi = min(a, b) if min(a, b) > 0 else max(a, b), max(a, b)
+                segs[si].append((hood, lo, hi, z if re.fullmatch(r"02\d\d\d", z) else ""))
+            stats["segments"] += 1
+    street_hoods: dict[int, set[int]] = defaultdict(set)
+    for si, rows in points.items():
+        street_hoods[si].update(r[3] for r in rows)
+    for si, rows in lines.items():
+        street_hoods[si].update(r[2] for r in rows)
+    for a, b, _, _, h, _ in inters:
+        street_hoods[a].add(h)
+        street_hoods[b].add(h)
+    # segment neighbourhood -> polygon neighbourhoods: the same name, and those holding 1% (or 20) or more of
+    # the Open311 numbered points of streets whose segments all carry that one segment neighbourhood
+    # (a name used in one place only, so the pairing is certain)
+    glob: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for si, rows in points.items():
+        seg_hoods = {s[0] for s in segs.get(si, ())}
+        if len(seg_hoods) != 1:
+            continue
+        hood = next(iter(seg_hoods))
+        for r in rows:
+            if r[0] > 0:
+                glob[hood][r[3]] += 1
+    glob_map = {hood: {h for h, n in v.items() if n >= 20 or n >= 0.01 * sum(v.values())} for hood, v in glob.items()}
+
+    def polygons(si: int, hood: str) -> set[int]:
+        out = set(glob_map.get(hood, ()))
+        if hood in names:
+            out.add(names.index(hood))
+        return out & street_hoods.get(si, set())
+
+    ranges: dict[int, list] = {}
+    szips: dict[int, list] = {}
+    for si, sg in sorted(segs.items()):
+        per: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        zs: set[tuple[int, int]] = set()
+        for hood, lo, hi, z in sg:
+            for h in sorted(polygons(si, hood)):
+                per[h].append((lo, hi))
+                if z:
+                    zs.add((h, int(z)))
+        rows = []
+        for h, iv in sorted(per.items()):
+            iv.sort()
+            cur = list(iv[0])
+            for lo, hi in iv[1:]:
+                if lo <= cur[1] + 2:
+                    cur[1] = max(cur[1], hi)
+                else:
+                    rows.append([h, cur[0], cur[1]])
+                    cur = [lo, hi]
+            rows.append([h, cur[0], cur[1]])
+        if rows:
+            ranges[si] = rows
+        if zs:
+            szips[si] = sorted([h, z] for h, z in zs)
+    stats["range_rows"] = sum(len(v) for v in ranges.values())
+    stats["range_streets"] = len(ranges)
+    return ranges, szips, dict(stats)
 
 
 def _csv_hoods(s: str, names: list[str]) -> list[str]:

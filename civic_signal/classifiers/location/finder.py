@@ -5,11 +5,13 @@ How: the text is cut into lower-case word tokens; a token trie holding every str
 landmark, section, neighbourhood and out-of-Boston place is walked once from each token
 (longest match wins). The matches are then read as patterns, most specific first:
 
-1. ``45 Dot Ave`` / ``the 100 block of Tremont St``: a number right before a street -> address;
+1. ``45 Dot Ave`` / ``the 100 block of Tremont St`` / ``in the yard of 227 Centre``: a number right before a
+   street, or ``LaGrange St near 376`` after it -> address (same-name streets settled by the neighbourhood,
+   a written ZIP or the City's segment ranges, see :meth:`Gazetteer.address`);
 2. ``Mass Ave & Boylston``, ``corner of Tremont and Stuart``, ``Centre St at South St``: two streets
    joined by a connector -> intersection (a bare name like "Boylston" counts only here, and only
    if the pair meets in the Open311 records, or, when one side has a street type, if the two
-   streets pass within 120 m);
+   streets pass within 120 m); South Boston's lettered streets ("M and E 7th") where the pair meets;
 3. a landmark, square, station, park or section -> place;
 4. a street alone -> a point on it (near a named place or in a named neighbourhood if any);
 5. a neighbourhood or ZIP -> its centre, low score.
@@ -93,7 +95,7 @@ _STREET_CUES = frozenset({"on", "along", "onto", "into", "down", "up", "off", "v
                           "blocking"})
 #: "this block of Hanover", "either side of Leamington", "the end of Glover": a street follows
 _STRETCH = frozenset({"block", "side", "sides", "end", "section", "part", "stretch", "top", "bottom", "length",
-                      "middle", "street", "corner"})
+                      "middle", "street", "corner", "all"})
 #: a word before a number that makes it no house number ("route 28", "bus 66", "#12", "case 2686275")
 _NOT_ADDRESS = frozenset({"route", "rte", "rt", "bus", "case", "no", "number", "unit", "apt", "apartment", "ticket",
                           "exit", "i", "interstate", "highway", "hwy", "suite", "floor"})
@@ -108,7 +110,7 @@ side end top bottom open light lights trash snow ice car cars bus walk home hous
 beach harbor harbour island shore bridge brook mill mills common commons fort mount plain plains
 rock stone wood woods hall pleasant prospect liberty temple chapel college university hospital
 day days night nights week weeks weekend morning evening noon today tonight time times hour hours month year
-milk wall walls curb bike lane lanes sidewalk fence gate crates
+milk wall walls curb bike lane lanes sidewalk fence gate crates boston southern northern eastern western
 """.split())
 
 #: Hood nicknames that are ordinary words in lower case: counted only when capitalised.
@@ -126,6 +128,22 @@ _TOKEN_VARIANTS = {"mount": ["mount", "mt"], "fort": ["fort", "ft"], "monsignor"
                    "centre": ["centre", "center"], "station": ["station", "stn"]}
 _DIR_WORDS = {"e": "east", "w": "west", "n": "north", "s": "south"}
 _ORD_VALUES = frozenset(_ORD_WORDS.values())
+#: a word before "227 Centre" (a number and an ordinary-word street) that makes it an address
+_STOP_ADDRESS_CUES = frozenset({"at", "of", "from", "on", "to", "near", "by", "outside", "front", "behind", "opposite",
+                                "across", "@", "is", "live", "lives"})
+_CORNER_CTX = frozenset({"corner", "intersection", "junction"})
+#: ordinary words that are also streets often written bare after a house number ("227 Centre", "99 Union")
+_STOP_STREETS = frozenset("""centre center union main high water market central spring pleasant prospect liberty
+temple chapel beach mill court forest grove""".split())
+#: a word between a street and a house number after it: "LaGrange St near 376"
+_NEAR_NUMBER = frozenset({"near", "by", "opposite", "outside", "number", "no", "nr"})
+#: a place word after a name shared by places of several kinds picks the kind ("Ashmont station")
+_PLACE_WORD_KIND = {"station": "station", "stn": "station", "t": "station", "stop": "station", "square": "square",
+                    "sq": "square", "park": "park", "playground": "park", "school": "school", "library": "library",
+                    "hospital": "hospital"}
+_ORDINALS = _ORD_VALUES | frozenset(_ORD_WORDS)
+#: a plural street type after "X and Y": "Shawmut and Medford streets"
+_PLURAL_TYPES = frozenset({"streets", "sts", "avenues", "aves", "roads", "rds"})
 
 
 def _same_street(a: str, b: str) -> bool:
@@ -163,6 +181,8 @@ class _Entries:
     places: list[tuple[int, bool]] = field(default_factory=list)  # (place index, weak)
     hoods: list[tuple[str, bool]] = field(default_factory=list)   # (neighbourhood, weak)
     foreign: bool = False
+    letter: list[int] = field(default_factory=list)        # "M St" as "M": only in a crossing, capitalised
+    stop: list[int] = field(default_factory=list)          # "Centre St" as "Centre": only after a house number
 
 
 @dataclass(slots=True)
@@ -213,6 +233,10 @@ class LocationFinder:
                 self._add(v).streets.append(si)
             if len(toks) >= 2 and toks[-1] in _TYPE_FORMS:
                 name = toks[:-1]
+                if len(name) == 1 and len(name[0]) == 1 and name[0].isalpha() and name[0] not in "ai":
+                    self._add(tuple(name)).letter.append(si)   # South Boston's lettered streets (not "a", "I")
+                elif len(name) == 1 and name[0] in _STOP_STREETS:
+                    self._add(tuple(name)).stop.append(si)
                 if not (len(name) == 1 and (len(name[0]) < 3 or name[0] in _BARE_STOP or name[0].isdigit())):
                     for v in _variants(name, street=True):
                         if (v[0] not in _DIR_WORDS.values() or len(v) > 1) and " ".join(v) not in _BARE_SKIP:
@@ -223,6 +247,28 @@ class LocationFinder:
                         e = self._add(v)
                         if si not in e.bare:
                             e.bare.append(si)
+        # "Third St" for E Third St and W Third St as well (South Boston's numbered streets are written
+        # without their direction as often as with it)
+        for si, key in enumerate(g.street_keys):
+            toks = key.split()
+            if len(toks) == 3 and toks[0] in _DIR_WORDS and toks[2] in _TYPE_FORMS and (
+                    toks[1] in _ORD_WORDS or toks[1] in _ORD_VALUES):
+                for v in _variants(toks[1:], street=True):
+                    e = self._add(v)
+                    if si not in e.streets:
+                        e.streets.append(si)
+        # two-word names written as one ("bunkerhill", "roundhill st"), where the word means nothing else
+        taken = {t for t, node in self._trie.items() if _END in node}
+        for si, key in enumerate(g.street_keys):
+            toks = key.split()
+            if len(toks) == 3 and toks[-1] in _TYPE_FORMS and toks[0].isalpha() and toks[1].isalpha() \
+                    and toks[0] not in _DIR_WORDS and len(toks[0]) + len(toks[1]) >= 7:
+                joined = toks[0] + toks[1]
+                if joined in taken:
+                    continue
+                for v in _variants([joined, toks[2]], street=True):
+                    self._add(v).streets.append(si)
+                self._add((joined,)).bare.append(si)
         for nick, key in g.street_nicknames.items():
             si = g.street_index[key]
             for v in _variants(nick.split(), street=True):
@@ -253,6 +299,7 @@ class LocationFinder:
         for k, v in node.items():
             if k == _END:
                 v.streets, v.bare, v.places, v.hoods = tuple(v.streets), tuple(v.bare), tuple(v.places), tuple(v.hoods)
+                v.letter, v.stop = tuple(v.letter), tuple(v.stop)
             else:
                 cls._freeze(v)
 
@@ -358,7 +405,11 @@ class LocationFinder:
                 return text[first.start():last.end()]
             return text[spans[a][0]:spans[b - 1][1]]
 
-        loc = self._read(toks, matches, zips, hood_ctx, span)
+        # a ZIP settles the neighbourhood street by street (the City's segments carry it), better than
+        # the ZIP's centre; a neighbourhood named in words wins over both
+        zip_only = bool(zips) and not any(
+            not weak or m.cap for m in matches for _, weak in m.e.hoods)
+        loc = self._read(toks, matches, zips if zip_only else (), hood_ctx, span)
         return loc if isinstance(loc, tuple) else (loc, ())
 
     def _read(self, toks, matches, zips, hood_ctx, span):
@@ -367,6 +418,9 @@ class LocationFinder:
         # 1. address: "45 Dot Ave", "180-182 Endicott St", "the 100 block of Tremont St"
         for m in matches:
             cands = m.e.streets or m.e.bare
+            stop = False
+            if not cands and m.e.stop and m.cap:
+                cands, stop = m.e.stop, True   # "227 Centre", "99 Union": a number and a capital
             if not cands or m.start == 0:
                 continue
             k = m.start - 1
@@ -382,13 +436,37 @@ class LocationFinder:
                 start = k - 1   # "180-182 Endicott St": a range of numbers (the dash is not a token)
             if not m.e.streets and toks[m.start] in _UNITS:
                 continue   # "3 weeks" is no "3 Weeks Ave"
-            if not m.e.streets and not m.cap and (len(toks[m.start]) < 4 or m.e.hoods):
+            if not m.e.streets and not m.cap and (sum(map(len, toks[m.start:m.end])) < 4 or m.e.hoods):
                 continue   # "34 como", "825 east 4th": a number is cue enough for a bare name of 4+ letters
             if start == k and k >= 1 and toks[k - 1] in _NOT_ADDRESS:
                 continue    # "route 28", "bus 66", "# 12"
-            best = self._best(gaz.address(si, num, hood_ctx) for si in cands)
+            if stop and not (start and toks[start - 1] in _STOP_ADDRESS_CUES):
+                continue   # "the 5 Park rangers": an ordinary word after a number needs "at", "of", "from"...
+            best = self._best(gaz.address(si, num, hood_ctx, gaz.zip_hoods(si, zips) if zips else ())
+                              for si in cands)
+            if best and stop and best.score < 0.85:
+                continue   # an ordinary word after a number: only a known or interpolated door counts
             if best:
                 return self._loc(span(start, m.end), LocationKind.ADDRESS, best, weak=not m.e.streets), tuple(cands)
+        # "LaGrange St near 376", "Maple St. near #12", "Adams St in Dorchester by 45": a number after a
+        # typed street and a word of nearness (not a time: "at 7 pm", "near 3:30")
+        for mi, m in enumerate(matches):
+            if not m.e.streets:
+                continue
+            k = m.end
+            if k + 1 < len(toks) and toks[k] == "in" and mi + 1 < len(matches) and matches[mi + 1].start == k + 1 \
+                    and matches[mi + 1].e.hoods:
+                k = matches[mi + 1].end   # "... St in West Roxbury near 376"
+            if k + 1 >= len(toks) or toks[k] not in _NEAR_NUMBER or not _NUM_RE.match(toks[k + 1]):
+                continue
+            nxt = toks[k + 2] if k + 2 < len(toks) else ""
+            if nxt in _UNITS or nxt.isdigit() or nxt in ("am", "pm", "oclock"):
+                continue
+            num = int(toks[k + 1].rstrip("abcdefghijklmnopqrstuvwxyz"))
+            best = self._best(gaz.address(si, num, hood_ctx, gaz.zip_hoods(si, zips) if zips else ())
+                              for si in m.e.streets)
+            if best:
+                return self._loc(span(m.start, k + 2), LocationKind.ADDRESS, best, weak=True), tuple(m.e.streets)
 
         # 2. the block between two cross streets: "Faneuil St between Market St and Oak Sq",
         #    "from X to Y on Z", "Z from X to Y"
@@ -399,10 +477,13 @@ class LocationFinder:
         # 3. intersection: "X and Y", "X & Y", "X/Y", "corner of X and Y", "X at Y", "X near Y",
         #    "Y off X", "intersection of A, B, C and D" (the first pair that meets)
         for i, (m1, m2) in enumerate(zip(matches, matches[1:])):
-            a = m1.e.streets or m1.e.bare
-            b = m2.e.streets or m2.e.bare
+            a = m1.e.streets or m1.e.bare or (m1.e.letter if m1.cap else ())
+            b = m2.e.streets or m2.e.bare or (m2.e.letter if m2.cap else ())
             if not a or not b:
                 continue
+            if not (m1.e.streets or m2.e.streets) and m1.end - m1.start == 1 and m2.end - m2.start == 1 and \
+                    toks[m1.start] in _ORDINALS and toks[m2.start] in _ORDINALS:
+                continue   # "the 1st and 3rd Wednesday": a schedule, not two streets
             if m1.start and toks[m1.start - 1] in ("between", "btwn", "btw", "from"):
                 continue   # "P St between 2nd and 3rd": two cross streets, which do not meet each other
             gap = toks[m1.end:m2.start]
@@ -415,7 +496,12 @@ class LocationFinder:
                 continue
             if any(not m.e.streets and m.e.places and m.end < len(toks) and toks[m.end] in _PLACE_WORDS for m in (m1, m2)):
                 continue   # "Washington St near Forest Hills station": a place, not Forest Hills St
-            strong = bool(m1.e.streets or m2.e.streets)
+            # "Shawmut and Medford streets": the plural types both names
+            strong = bool(m1.e.streets or m2.e.streets) or (m2.end < len(toks) and toks[m2.end] in _PLURAL_TYPES)
+            if not strong and _CORNER_CTX.intersection(toks[max(0, m1.start - 3):m1.start]):
+                strong = True    # "corner of Chestnut and Sedgwick": said to meet, two streets passing close will do
+            if not (m1.e.streets or m1.e.bare) or not (m2.e.streets or m2.e.bare):
+                strong = False   # a lettered street ("M and E 7th") only where the two meet in the data
             r = gaz.intersection(a, b, hood_ctx, approx=strong)
             if r:
                 return self._loc(span(m1.start, m2.end), LocationKind.INTERSECTION, r[0]), (r[1], r[2])
@@ -429,29 +515,48 @@ class LocationFinder:
                 continue
             ps = [pi for pi, weak in m.e.places if not weak or (m.cap and self._place_evidence(toks, m))]
             if ps:
+                # "Ashmont station": the station, not the section of that name
+                want = _PLACE_WORD_KIND.get(toks[m.end]) if m.end < len(toks) else None
+                if want:
+                    ps = sorted(ps, key=lambda p: gaz.places[p].kind != want)
                 pi = next((p for p in ps if gaz.places[p].hood == hood_ctx), ps[0])
                 place_m = (m, gaz.places[pi])
                 break
+        # a place with no one point (a large park, a road named as a place: "the expressway") does
+        # not stand for a street named in the post: the street is read as if no place were named
+        place_vague = place_m is not None and self._place_radius(place_m[1]) > PRECISE_RADIUS_M
         # 5. street (near a named place, in a named neighbourhood); a bare name ("on Fairmount")
         #    only after a word that introduces a street
         for m in matches:
             cands = m.e.streets
             weak = False
-            if not cands and m.e.bare and m.start > 0 and (toks[m.start - 1] in _STREET_CUES or (
-                    toks[m.start - 1] == "of" and m.start > 1 and toks[m.start - 2] in _STRETCH)):
+            if not cands and m.e.bare and ((m.start > 0 and (toks[m.start - 1] in _STREET_CUES or (
+                    toks[m.start - 1] == "of" and m.start > 1 and toks[m.start - 2] in _STRETCH))) or (
+                    m.cap and m.end + 1 < len(toks) and toks[m.end] in ("side", "end") and m.start > 0
+                    and toks[m.start - 1] == "the")):   # "the Montrose side", "the Glover end"
                 cands, weak = m.e.bare, True
             if not cands:
                 continue
             near = (place_m[1].lat, place_m[1].lon) if place_m else None
-            hits = [h for h in (gaz.street(si, hood_ctx, near) for si in cands) if h is not None]
+            hits = [h for h in (gaz.street(si, (zips and gaz.zip_hood(si, zips)) or hood_ctx, near) for si in cands)
+                    if h is not None]
             best = self._best(hits)
             if best is None:
                 continue
+            if hood_ctx and len(hits) > 1 and any(h.hood == hood_ctx for h in hits):
+                hits = [h for h in hits if h.hood == hood_ctx]   # "Third St in South Boston": not Charlestown's
+                best = self._best(hits)
+            alone = place_m is None
+            if place_vague and distance_m(best.lat, best.lon, place_m[1].lat, place_m[1].lon) >= 500:
+                alone = True
+                hits = [h for h in (gaz.street(si, (zips and gaz.zip_hood(si, zips)) or hood_ctx) for si in cands)
+                        if h is not None]
+                best = self._best(hits)
             # several streets of this name: the answer is as uncertain as they are apart
             # (a short and a long street of one bare name: as uncertain as the long one)
             radius = max(h.radius + distance_m(best.lat, best.lon, h.lat, h.lon) if h is not best else h.radius
                          for h in hits)
-            if place_m is None:
+            if alone:
                 if radius > PRECISE_RADIUS_M:
                     # a cross street named elsewhere in the post narrows it ("The closest intersecting
                     # street: Hardy | ... parked on Marine Road"): the crossing, if the two meet
@@ -473,12 +578,8 @@ class LocationFinder:
                 return self._loc(span(m.start, m.end), LocationKind.STREET, hit, weak, max(radius, best.radius)), tuple(cands)
         if place_m:
             m, p = place_m
-            radius = PLACE_RADIUS_M.get(p.kind, 200.0)
-            if p.name.lower() in _LARGE_PLACES:
-                radius = 800.0      # a park or reservation a kilometre or more across: no one point
-            elif p.kind == "section" and p.name.lower().split()[-1] in ("corner", "corners", "square", "sq", "crossing"):
-                radius = PLACE_RADIUS_M["square"]   # "Uphams Corner": a junction, not an area
-            return self._loc(span(m.start, m.end), LocationKind.PLACE, Hit(p.lat, p.lon, p.hood, 0.75, p.name, radius))
+            return self._loc(span(m.start, m.end), LocationKind.PLACE,
+                             Hit(p.lat, p.lon, p.hood, 0.75, p.name, self._place_radius(p)))
         # 6. neighbourhood / ZIP: never a point (the whole area), kept for its name
         for m in matches:
             for h, weak in m.e.hoods:
@@ -538,6 +639,15 @@ class LocationFinder:
             return self._loc(span(a0, b0), LocationKind.INTERSECTION if len(pts) == 1 else LocationKind.STREET, hit), \
                 tuple(main_sids)
         return None
+
+    @staticmethod
+    def _place_radius(p) -> float:
+        """How far the spot may be from a place's single point, by its kind and size."""
+        if p.name.lower() in _LARGE_PLACES:
+            return 800.0      # a park or reservation a kilometre or more across: no one point
+        if p.kind == "section" and p.name.lower().split()[-1] in ("corner", "corners", "square", "sq", "crossing"):
+            return PLACE_RADIUS_M["square"]   # "Uphams Corner": a junction, not an area
+        return PLACE_RADIUS_M.get(p.kind, 200.0)
 
     @staticmethod
     def _place_evidence(toks: list[str], m: "_Match") -> bool:

@@ -28,6 +28,10 @@ FORMAT_VERSION = 2
 _E5 = 100_000.0
 _GRID = 0.002  # degrees, for the nearest-address grid (about 200 m)
 _CACHE_MAX = 50_000  # answers kept per look-up cache (cleared when full)
+#: weight of an OpenStreetMap line point (every ~120 m of a street) against an Open311 point's record
+#: count, in a street's centre and extent: where residents reported before, with the whole length kept
+_LINE_WEIGHT = 3
+_SPREAD_Q = 0.65
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -79,7 +83,8 @@ class Gazetteer:
         grid: dict[tuple[int, int], list[tuple[float, float, int, int]]] = defaultdict(list)
         for s, rows in data["points"].items():
             si = int(s)
-            pts = [(r[0], r[1] / _E5, r[2] / _E5, hn[r[3]]) for r in rows]
+            # (number, lat, lon, hood, weight): the weight is how many records were filed there
+            pts = [(r[0], r[1] / _E5, r[2] / _E5, hn[r[3]], r[4] if len(r) > 4 else 1) for r in rows]
             numbered = [p for p in pts if p[0] > 0]
             self._pts[si] = pts
             self._nums[si] = [p[0] for p in numbered]
@@ -98,11 +103,16 @@ class Gazetteer:
             self._inter[(min(a, b), max(a, b))].append((la / _E5, lo / _E5, hn[h], n))
             # intersection points are street points too (no number)
             for si in (a, b):
-                self._pts.setdefault(si, []).append((0, la / _E5, lo / _E5, hn[h]))
-        # OpenStreetMap centreline points (every ~120 m): street points too, and each street's extent
+                self._pts.setdefault(si, []).append((0, la / _E5, lo / _E5, hn[h], n))
+        # OpenStreetMap centreline points (every ~120 m): street points too, and each street's extent.
+        # A gazetteer whose address points carry record counts (Boston's) weighs them against the line
+        # points; one without (a pack's assessor points) keeps every point at weight 1, 60th percentile
+        weighted = any(len(r) > 4 for rows in data["points"].values() for r in rows[:1])
+        line_w = _LINE_WEIGHT if weighted else 1
+        self._spread_q = _SPREAD_Q if weighted else 0.6
         for s, rows in data.get("lines", {}).items():
             pts = self._pts.setdefault(int(s), [])
-            pts.extend((0, la / _E5, lo / _E5, hn[h]) for la, lo, h in rows)
+            pts.extend((0, la / _E5, lo / _E5, hn[h], line_w) for la, lo, h in rows)
         self.places: list[Place] = []
         self.place_phrases: list[tuple[str, int]] = []
         for name, kind, la, lo, h, phrases in data["places"]:
@@ -116,6 +126,20 @@ class Gazetteer:
         self.hood_nicknames: dict[str, str] = dict(data.get("hood_nicknames", _n.NEIGHBORHOOD_NICKNAMES))
         self.other_cities: tuple[str, ...] = tuple(data.get("other_cities", _n.OTHER_CITIES))
         self.zips = {z: (la / _E5, lo / _E5, hn[h]) for z, la, lo, h in data["zips"]}
+        # house-number ranges and ZIPs of each street per neighbourhood (the City's street segments;
+        # absent from a gazetteer built without them: then nothing is filtered)
+        self._ranges: dict[int, dict[str, tuple[tuple[int, int], ...]]] = {}
+        for s, rows in data.get("ranges", {}).items():
+            d: dict[str, list] = defaultdict(list)
+            for h, lo, hi in rows:
+                d[hn[h]].append((lo, hi))
+            self._ranges[int(s)] = {k: tuple(v) for k, v in d.items()}
+        self._street_zips: dict[int, dict[str, tuple[str, ...]]] = {}
+        for s, rows in data.get("street_zips", {}).items():
+            dz: dict[str, list] = defaultdict(list)
+            for h, z in rows:
+                dz[f"{z:05d}"].append(hn[h])
+            self._street_zips[int(s)] = {k: tuple(v) for k, v in dz.items()}
         # read-only from here: tuples of plain values, which the cyclic garbage collector stops
         # tracking (lists it would walk on every full collection of a long-running process)
         self._nums = {k: tuple(v) for k, v in self._nums.items()}
@@ -177,28 +201,61 @@ class Gazetteer:
             self._hood_split[si] = d
         return d
 
-    def address(self, si: int, num: int, hood: str | None = None) -> Hit | None:
+    def covers(self, si: int, hood: str, num: int) -> bool | None:
+        """Whether the City's segment ranges of the street in ``hood`` hold the number (None: no ranges
+        known for the street there)."""
+        rs = self._ranges.get(si, {}).get(hood)
+        if rs is None:
+            return None
+        return any(lo <= num <= hi for lo, hi in rs)
+
+    def zip_hoods(self, si: int, zips) -> tuple[str, ...]:
+        """The neighbourhoods of the street whose segments carry a ZIP written in the post (the first
+        such ZIP; empty if none does)."""
+        d = self._street_zips.get(si)
+        if d:
+            for z in zips:
+                hs = d.get(z)
+                if hs:
+                    return hs
+        return ()
+
+    def zip_hood(self, si: int, zips) -> str | None:
+        """The one neighbourhood of the street that a ZIP written in the post points at, else None."""
+        hs = self.zip_hoods(si, zips)
+        return hs[0] if len(hs) == 1 else None
+
+    def address(self, si: int, num: int, hood: str | None = None, within: tuple[str, ...] = ()) -> Hit | None:
         """A house number on a street: the exact point, else interpolated between the nearest
         known numbers on the same side (same parity) in the same neighbourhood. Streets of one
-        name in several neighbourhoods are each tried when ``hood`` does not settle it, and the
-        best fit wins (ties go to the neighbourhood with most records on that street)."""
-        if not self._nums.get(si):
-            return None
-        split = self._by_hood(si)
+        name in several neighbourhoods are each tried when ``hood`` does not settle it: those whose
+        segment ranges hold the number are kept when any does ("45 Adams St" is on the Adams St whose
+        ranges reach 45), and the best fit wins (ties go to the neighbourhood with most records on
+        that street). A number no Open311 point is near, on a street stretch whose ranges hold it,
+        is the stretch (:meth:`street` in that neighbourhood, score 0.6). ``within``: neighbourhoods
+        the post points at otherwise (a written ZIP's), kept when the street has points there."""
+        split = self._by_hood(si) if self._nums.get(si) else {}
+        if within and any(h in split for h in within):
+            split = {h: v for h, v in split.items() if h in within}
         if hood in split:
             hit = _address_in(split[hood][0], split[hood][1], num, self.street_display[si])
             if hit is not None:
                 return hit
         best = None
         hits = []
+        cands = []
         for h, (nums, pts) in split.items():
             hit = _address_in(nums, pts, num, self.street_display[si])
             if hit is not None:
-                hits.append((hit, len(nums)))
-                if best is None or (hit.score, len(nums)) > best[0]:
-                    best = ((hit.score, len(nums)), hit)
-        if best is None:
-            return None
+                cands.append((hit, len(nums), self.covers(si, h, num)))
+        if any(c[2] for c in cands):
+            cands = [c for c in cands if c[2]]
+        if not cands:
+            return self._range_stretch(si, num, hood)
+        for hit, n, _ in cands:
+            hits.append((hit, n))
+            if best is None or (hit.score, n) > best[0]:
+                best = ((hit.score, n), hit)
         hit, n_best = best[1], best[0][1]
         # one name, several streets ("120 Washington St" in Brighton and in Dorchester): as uncertain
         # as the good candidates are apart, unless the neighbourhood settled it or one of them is
@@ -208,6 +265,58 @@ class Gazetteer:
         if far > hit.radius:
             hit = Hit(hit.lat, hit.lon, hit.hood, hit.score, hit.address, far)
         return hit
+
+    def _range_stretch(self, si: int, num: int, hood: str | None) -> Hit | None:
+        """A number no Open311 point is near (within 60 numbers, or between two known ones), on the
+        stretch of the street (the one neighbourhood, ``hood`` if named, whose segment ranges hold
+        it): placed along the stretch by the numbers known on it (a straight fit of number against
+        position along the stretch's main axis, where it holds: ``radius`` its error plus the
+        distance to the nearest point of the street), else the stretch's middle with its extent."""
+        rs = self._ranges.get(si)
+        if not rs:
+            return None
+        hs = [h for h, iv in rs.items() if any(lo <= num <= hi for lo, hi in iv)]
+        if hood in hs:
+            hs = [hood]
+        if len(hs) != 1:
+            return None
+        h = hs[0]
+        disp = f"{num} {self.street_display[si]}"
+        fit = self._along(si, h, num)
+        if fit is not None:
+            la, lo, radius = fit
+            return Hit(la, lo, h, 0.65, disp, radius)
+        hit = self.street(si, h)
+        if hit is None or hit.hood != h:
+            return None
+        return Hit(hit.lat, hit.lon, hit.hood, 0.6, disp, hit.radius)
+
+    def _along(self, si: int, hood: str, num: int) -> tuple[float, float, float] | None:
+        """(lat, lon, radius) of ``num`` by the known numbers of the street in ``hood``, see above."""
+        pts = [p for p in self._pts.get(si, ()) if p[3] == hood]
+        nums, numbered = self._by_hood(si).get(hood, ((), ())) if self._nums.get(si) else ((), ())
+        if len(pts) < 3 or len(set(nums)) < 3:
+            return None
+        lat0, lon0 = pts[0][1], pts[0][2]
+        xy = np.array([((p[2] - lon0) * 82_000, (p[1] - lat0) * 111_000) for p in pts])
+        c = xy.mean(axis=0)
+        w, v = np.linalg.eigh(np.cov((xy - c).T))
+        axis = v[:, int(np.argmax(w))]
+        t_all = (xy - c) @ axis
+        t = np.array([((p[2] - lon0) * 82_000 - c[0]) * axis[0] + ((p[1] - lat0) * 111_000 - c[1]) * axis[1]
+                      for p in numbered])
+        n = np.array(nums, dtype=float)
+        if np.std(t) < 1 or abs(np.corrcoef(n, t)[0, 1]) < 0.9:
+            return None   # numbers do not run along the stretch in one direction: no fit
+        b, a = np.polyfit(n, t, 1)
+        err = float(np.median(np.abs(a + b * n - t)))
+        tp = a + b * num
+        if tp < t_all.min() - 100 or tp > t_all.max() + 100:
+            return None   # beyond the street's known extent
+        k = int(np.argmin(np.abs(t_all - tp)))
+        p = pts[k]
+        radius = 60.0 + 2 * err + abs(float(t_all[k] - tp))
+        return p[1], p[2], radius
 
     def street(self, si: int, hood: str | None = None, near: tuple[float, float] | None = None) -> Hit | None:
         """A point on the street: nearest to ``near`` if given, else the middle of its points in
@@ -242,16 +351,15 @@ class Gazetteer:
         by_hood: dict[str, list] = defaultdict(list)
         for p in pts:
             by_hood[p[3]].append(p)
-        h, hp = max(by_hood.items(), key=lambda kv: (len(kv[1]), kv[0]))
-        lats = sorted(p[1] for p in hp)
-        lons = sorted(p[2] for p in hp)
-        mid = (lats[len(lats) // 2], lons[len(lons) // 2])
+        h, hp = max(by_hood.items(), key=lambda kv: (sum(p[4] for p in kv[1]), kv[0]))
+        # the record-weighted middle: where residents reported on this street before
+        mid = (_wmedian([(p[1], p[4]) for p in hp]), _wmedian([(p[2], p[4]) for p in hp]))
         # snap to the nearest real point so the answer lies on the street
         p = min(hp, key=lambda p: (p[1] - mid[0]) ** 2 + (p[2] - mid[1]) ** 2)
         score = 0.5 if len(by_hood) == 1 or hood else 0.4
-        # how far the spot may be: the 60th percentile distance to the street's points (in the
-        # named neighbourhood, else anywhere: a name in several places is as uncertain as its spread)
-        radius = _spread(p[1], p[2], pts) + 30.0
+        # how far the spot may be: the record-weighted 60th percentile distance to the street's points
+        # (in the named neighbourhood, else anywhere: a name in several places is as uncertain as its spread)
+        radius = _spread(p[1], p[2], pts, self._spread_q) + 30.0
         return Hit(p[1], p[2], h, score, self.street_display[si], radius), _thin(sorted(pts), 150)
 
     def distance_to_street(self, si: int, lat: float, lon: float) -> float:
@@ -403,11 +511,32 @@ def _address_in(nums: list[int], pts: list[tuple], num: int, street: str) -> Hit
     return None
 
 
-def _spread(lat: float, lon: float, pts) -> float:
-    """60th percentile distance (m) from (lat, lon) to the points (flat-earth, fine at city scale):
-    with the true spot spread along the street, it holds the spot in about 4 of 5 real posts (dev half)."""
-    d = sorted(math.hypot((p[1] - lat) * 111_000, (p[2] - lon) * 82_000) for p in pts)
-    return d[min(len(d) - 1, int(len(d) * 0.6))] if d else 0.0
+def _spread(lat: float, lon: float, pts, q: float | None = None) -> float:
+    """Record-weighted ``q`` quantile (default :data:`_SPREAD_Q`) of the distance (m) from (lat, lon)
+    to the points (flat-earth, fine at city scale): with the true spot spread along the street as
+    past reports were, it holds the spot in about 4 of 5 real posts (calibrated on the dev half)."""
+    d = sorted((math.hypot((p[1] - lat) * 111_000, (p[2] - lon) * 82_000), p[4]) for p in pts)
+    if not d:
+        return 0.0
+    limit = sum(w for _, w in d) * (_SPREAD_Q if q is None else q)
+    acc = 0
+    for dist, w in d:
+        acc += w
+        if acc > limit:
+            return dist
+    return d[-1][0]
+
+
+def _wmedian(vals: list[tuple[float, int]]) -> float:
+    """The weighted median of (value, weight) pairs (the upper one on a tie)."""
+    vals = sorted(vals)
+    half = sum(w for _, w in vals) / 2
+    acc = 0
+    for v, w in vals:
+        acc += w
+        if acc > half:
+            return v
+    return vals[-1][0]
 
 
 def _thin(pts, limit: int = 60):

@@ -203,3 +203,132 @@ def test_between_two_numbered_cross_streets_in_south_boston(finder):
     assert loc.address == "P St between E Second St and E Third St" and loc.neighborhood == "South Boston"
     a, b = finder.find("P St & E 2nd St"), finder.find("P St & E 3rd St")
     assert near(loc, ((a.lat + b.lat) / 2, (a.lon + b.lon) / 2), 20)
+
+
+# -- issue 15, second round: South Boston's lettered streets, ordinary-word streets after a number,
+#    a number after the street, ZIPs and segment ranges, words run together, large places beside a street
+
+M_AND_E7 = (42.3323, -71.0333)     # M St & E Seventh St, South Boston (checked on a map)
+LAGRANGE_376 = (42.2801, -71.1575)
+LINCOLN_132_DOWNTOWN = (42.3513, -71.0584)
+
+
+@pytest.mark.parametrize("text, address", [
+    ("ice at the corner of M and E 7th, nobody salted", "M St & E Seventh St"),
+    ("truck blocking the ramp at F and 5th again", "F St & W Fifth St"),
+])
+def test_lettered_streets_make_a_crossing(finder, text, address):
+    loc = finder.find(text)
+    assert loc.kind == LocationKind.INTERSECTION and loc.address == address
+    assert loc.neighborhood == "South Boston" and loc.radius_m <= 100
+
+
+def test_lettered_crossings_land_where_the_streets_meet(finder):
+    assert near(finder.find("ice at the corner of M and E 7th"), M_AND_E7, 60)
+
+
+@pytest.mark.parametrize("text", [
+    "A and B shifts are short this week",            # "A" is a word (A St only with its type)
+    "m and e 7th",                                   # letters need a capital
+    "street cleaning on the 1st and 3rd Monday",     # a schedule: two ordinals alone
+])
+def test_letters_and_ordinals_alone_are_no_crossing(finder, text):
+    loc = finder.find(text)
+    assert loc is None or loc.kind != LocationKind.INTERSECTION
+
+
+def test_a_plural_type_names_both_streets(finder):
+    loc = finder.find("loud music at the corner of Tremont and Stuart streets")
+    assert loc.kind == LocationKind.INTERSECTION and near(loc, TREMONT_STUART, 60)
+
+
+def test_a_number_before_an_ordinary_word_street(finder):
+    loc = finder.find("debris piled in the yard of 227 Centre for weeks")
+    assert loc.kind == LocationKind.ADDRESS and loc.address == "227 Centre St"
+
+
+@pytest.mark.parametrize("text", [
+    "the 5 Park rangers came by",        # no word pointing at a place before the number
+    "we waited 3 days in the centre",    # lower case
+])
+def test_an_ordinary_word_after_a_number_is_no_address(finder, text):
+    loc = finder.find(text)
+    assert loc is None or loc.kind != LocationKind.ADDRESS
+
+
+def test_a_number_after_the_street(finder):
+    loc = finder.find("Sidewalk on Lagrange St in West Roxbury near 376 is icy")
+    assert loc.kind == LocationKind.ADDRESS and loc.address == "376 Lagrange St" and near(loc, LAGRANGE_376, 60)
+
+
+@pytest.mark.parametrize("text", ["car parked on Lagrange St near 7 pm", "Lagrange St by 10 30 every night"])
+def test_a_time_after_the_street_is_no_house_number(finder, text):
+    loc = finder.find(text)
+    assert loc is None or loc.kind != LocationKind.ADDRESS
+
+
+def test_a_written_zip_picks_the_same_name_street(finder):
+    loc = finder.find("hydrant blocked at 132 Lincoln St, Boston MA 02111")
+    assert loc.neighborhood in ("Leather District", "Chinatown", "Downtown") and near(loc, LINCOLN_132_DOWNTOWN, 100)
+    loc = finder.find("hydrant blocked at 132 Lincoln St, Boston MA 02135")
+    assert loc.neighborhood in ("Brighton", "Allston")
+
+
+def test_segment_ranges_pick_the_street_that_holds_the_number(finder):
+    # Albright St: the City's segments put it in West Roxbury only
+    loc = finder.find("a deep hole opened in front of 3 Albright St")
+    assert loc.kind == LocationKind.ADDRESS and loc.neighborhood == "West Roxbury" and loc.lat is not None
+
+
+@pytest.mark.parametrize("text, address", [
+    ("smoke from a manhole at bunkerhill and cook", "Bunker Hill St & Cook St"),
+    ("cones out again in front of 37 roundhill", "37 Round Hill St"),
+    ("never shoveled: the owner at 33 e concord", "33 E Concord St"),
+])
+def test_words_run_together_or_short_directions(finder, text, address):
+    loc = finder.find(text)
+    assert loc is not None and loc.address == address and loc.lat is not None
+
+
+@pytest.mark.parametrize("text, street", [
+    ("Nobody shoveled the Montrose side of the lot", "Montrose St"),
+    ("cars parked blocking all of Maverick", "Maverick"),
+])
+def test_words_that_introduce_a_bare_street(finder, text, street):
+    loc = finder.find(text)
+    assert loc.kind == LocationKind.STREET and loc.address.startswith(street)
+
+
+@pytest.mark.parametrize("text, street", [
+    ("sidewalk on Blue Hill Ave along Franklin Park not shoveled", "Blue Hill Ave"),
+    ("Perthshire Rd is used as a cut through to the pike", "Perthshire Rd"),
+])
+def test_a_street_beside_a_large_place_is_the_answer(finder, text, street):
+    loc = finder.find(text)
+    assert loc.kind == LocationKind.STREET and loc.address == street
+
+
+def test_a_place_word_picks_the_place_kind(finder):
+    loc = finder.find("cars parked all day near Ashmont station")
+    assert loc.kind == LocationKind.PLACE and loc.radius_m <= 150 and loc.lat is not None
+
+
+def test_a_numbered_street_without_its_direction_is_south_boston_s_too(finder):
+    # "third st" alone: E Third St, W Third St (South Boston) or Charlestown's short Third St: no one point
+    loc = finder.find("traffic all jammed on third st tonight")
+    assert loc.kind == LocationKind.STREET and loc.lat is None
+    # with a number or a cross street it is settled
+    assert finder.find("snow piled at 598 third st").address == "598 E Third St"
+    assert finder.find("crosswalk faded at third st and L st").address == "E Third St & L St"
+
+
+def test_a_named_neighbourhood_keeps_only_its_streets_of_that_name(finder):
+    loc = finder.find("cars double parked on third st in South Boston")
+    assert loc.neighborhood == "South Boston" and "Third St" in loc.address
+
+
+def test_boston_and_direction_adjectives_are_no_bare_streets(finder):
+    loc = finder.find("Bus stop on the southern side of Morton St is a mess")
+    assert loc.address == "Morton St"
+    loc = finder.find("parked on Beaver St, Boston MA all week")
+    assert loc is None or loc.address != "Boston St"
