@@ -124,7 +124,7 @@ class _Cues:
             key = max(ph, key=lambda t: (t not in _COMMON, len(t)))   # "capen" of "capen street"
             d = by_key.setdefault(key, {})
             d[ph] = d.get(ph, 0) | bit
-        self.by_key = {k: tuple(v.items()) for k, v in by_key.items()}
+        self.by_key = {k: tuple((list(ph), bit) for ph, bit in v.items()) for k, v in by_key.items()}
         self.keys = frozenset(self.by_key)
 
     def mask(self, toks: list[str]) -> int:
@@ -132,7 +132,6 @@ class _Cues:
         if not hits:
             return 0
         m = 0
-        n = len(toks)
         for key in hits:
             for ph, bit in self.by_key[key]:
                 if m & bit == bit:
@@ -142,8 +141,13 @@ class _Cues:
                     m |= bit
                     continue
                 first = ph[0]
-                for i in range(n - k + 1):
-                    if toks[i] == first and tuple(toks[i:i + k]) == ph:
+                i = -1
+                while True:   # each place where its first word is (list.index: in C)
+                    try:
+                        i = toks.index(first, i + 1)
+                    except ValueError:
+                        break
+                    if toks[i:i + k] == ph:
                         m |= bit
                         break
         return m
