@@ -1,28 +1,36 @@
 """Which city a post is about: one location finder per jurisdiction pack, and the rules that pick one.
 
-Rules, in order:
+Rules, in order (docs/jurisdictions.md says the same with examples):
 
 1. Coordinates attached to the post (or written in it) decide alone: the pack whose boundary holds the
    point (within 30 m), else no configured city.
-2. A state other than Massachusetts ("Portland, OR", "in Texas") -> no configured city.
-3. Each pack's finder reads the text (a finder gives up on a post naming a place outside its city with
-   none of its own neighbourhoods, e.g. "Broadway in Somerville"). A post naming a pack's city ("in
-   Cambridge", "#Boston", but not "Cambridge St") keeps that city's answer when it has one.
-4. Several answers (a street whose name exists in several cities, "Mass Ave", "River St"): the city
-   holding more of the post's names wins (streets with their type, neighbourhoods, places; see
-   :meth:`JurisdictionRouter._support`). With two names or more, the more specific answer wins (address >
-   intersection > place > street > neighbourhood: "Mass Ave near Central Square" is an intersection in
-   Cambridge, a 1 km stretch in Boston); with one name only ("Charles St", "City Hall", "1200 Mass Ave")
-   the default city (``routing.default``) wins, as before packs; then the score, then the pack order.
-   A single street name only another city has ("17 Hazel St") stays with the default city (no location)
-   unless a neighbourhood or place of that city is named too.
+2. A state other than Massachusetts ("Portland, OR", "in Texas", "in DC") -> no configured city.
+3. The default city's finder reads every post; another pack's finder reads it only when the post gives that
+   pack a chance: it names the city ("in Cambridge", "#Cambridge", "Cambridge City Hall"; not "Cambridge
+   St"), holds a name only that pack has (:class:`_Cues`, one set intersection for most posts), two names or
+   more it shares with the default city, or one the default city knows as another city's. One shared name
+   alone would stay the default city's (rule 4), so the other finders need not read it. A finder gives up
+   on a post naming a place outside its city with none of its own neighbourhoods ("Broadway in
+   Somerville"). A post naming exactly one pack's city keeps that city's answer.
+4. Several answers: the city holding more of the post's names wins (:meth:`JurisdictionRouter._support`:
+   streets with their type, neighbourhoods, places; a one-word place written with a capital near a named
+   street; an intersection is two names, a block between two crossings three; a name inside a longer name
+   another city holds does not count). With two names or more, the city where they lie near each other
+   (:meth:`JurisdictionRouter._near_pairs`), then the more specific answer (address > intersection > place >
+   street > neighbourhood; a place answer beside a named street of that city that it does not meet ranks
+   below a street); with one name only ("Charles St", "City Hall", "1200 Mass Ave") the default city
+   (``routing.default``) wins, as before packs; then the score, then the pack order. A single street name
+   only another city has ("17 Hazel St") stays with the default city (no location) unless a neighbourhood
+   or place of that city is named too, or the post names a place no pack holds and the default city holds
+   no more of its names (then rule 5's "elsewhere").
 5. No answer: a place name no pack holds ("Somerville", "Quincy") -> no configured city, with the reason
    naming it; nothing at all -> ``routing.default`` (most posts name no place; they go where they
    always went).
 
 What callers may rely on: :meth:`JurisdictionRouter.find` never raises and returns a :class:`Routed`;
 ``jurisdiction`` is a pack id or ``None``, and ``reason`` is set exactly when a place was recognised
-but no pack holds it (``"elsewhere: ..."``).
+but no pack holds it (``"elsewhere: ..."``). With one pack, or for a post that gives no other pack a chance,
+the location is the default city's finder's, as before packs.
 """
 
 from __future__ import annotations
@@ -128,9 +136,9 @@ class _Cues:
         self.keys = frozenset(self.by_key)
 
     def mask(self, toks: list[str]) -> int:
-        hits = self.keys.intersection(toks)
-        if not hits:
+        if self.keys.isdisjoint(toks):
             return 0
+        hits = self.keys.intersection(toks)
         m = 0
         for key in hits:
             for ph, bit in self.by_key[key]:
@@ -153,11 +161,11 @@ class _Cues:
         return m
 
 
-_FOREIGN, _STATE = 1, 2
+_FOREIGN, _STATE, _NAMED = 1, 2, 4
 
 
 def _city_bit(i: int) -> int:
-    return 4 << i
+    return 8 << i
 
 
 class _City:
@@ -197,14 +205,17 @@ class JurisdictionRouter:
         self.nearby = list(nearby or ())
         self.by_id = {c.id: c for c in cities}
         self.default_id = default or None
-        self._names = tuple(n for c in cities for n in c.lower_names)
         # what the cheap pass looks for: places outside every pack, US state names, and for each pack but the
         # default the names it holds and the default city's gazetteer does not (what makes that pack worth
         # reading once the default city's finder has read the post; "the X" is known as "X" too)
         d = self.by_id.get(self.default_id or "")
+        # (a name some pack holds, "Back Bay" in Cambridge's list of other places, is never reported elsewhere)
         cues: list[tuple[tuple[str, ...], int]] = [
-            (tuple(p.split()), _FOREIGN) for c in cities for p in (*c.finder.gaz.other_cities, *c.finder.gaz.foreign) if p]
+            (ph, _FOREIGN) for c in cities for p in (*c.finder.gaz.other_cities, *c.finder.gaz.foreign)
+            if p and not any((e := _lookup(o.finder._trie, ph := tuple(p.split()))) is not None
+                             and (e.streets or e.places or e.hoods) for o in cities)]
         cues += [(tuple(n.split()), _STATE) for n in _STATES]
+        cues += [(tuple(_tokens(n)), _NAMED) for c in cities for n in c.lower_names]   # then its regex decides
         if d is not None:
             for i, c in enumerate(cities):
                 if c is not d:
@@ -284,8 +295,6 @@ class JurisdictionRouter:
             dc = _DC_RE.search(text)
             if dc:
                 return Routed(None, None, f"{ELSEWHERE}Washington, DC")
-        low = text.lower()
-        named = [c for c in self.cities if c.named(text, low)] if any(n in low for n in self._names) else []
         d = self.by_id.get(self.default_id or "")
         # the default city's finder reads the post first (most posts are its own); another pack's finder reads
         # it only when the post gives that pack a chance: its city named, a name only it holds, or two names
@@ -298,6 +307,7 @@ class JurisdictionRouter:
             if loc is not None and loc.kind == LocationKind.COORDINATES:   # coordinates written in the text
                 return self._written_point(text, loc)
             mask = self._cues.mask(toks) if toks else 0
+            named = self._named(text) if mask & _NAMED else []
             if not named and not mask & self._other_bits and len(ms) < 2 and not (ms and ms[0].e.foreign):
                 if loc is not None or not mask:   # the default city's answer stands
                     return Routed(loc, d.id)
@@ -308,6 +318,8 @@ class JurisdictionRouter:
                 return Routed(loc, d.id)
         else:
             toks = _tokens(_NOISE_FREE(text))
+            mask = self._cues.mask(toks)
+            named = self._named(text) if mask & _NAMED else []
             run = list(self.cities)
         for c in run:
             loc, _, ms = c.finder.reading(text)
@@ -368,6 +380,10 @@ class JurisdictionRouter:
         if elsewhere:
             return Routed(None, None, f"{ELSEWHERE}{elsewhere} (no jurisdiction pack)")
         return Routed(None, self.default_id)
+
+    def _named(self, text: str) -> list[_City]:
+        low = text.lower()
+        return [c for c in self.cities if c.named(text, low)]
 
     @staticmethod
     def _shares(c: _City, toks: list[str], ms) -> bool:
