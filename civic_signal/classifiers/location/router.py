@@ -356,7 +356,13 @@ class JurisdictionRouter:
                 return Routed(None, named[0].id)
         if found:
             best = max(found, key=lambda f: (f[0], f[1]))
-            if best[2].id != self.default_id and best[0][0] < 2 and not self._has_area(best[2], toks, text):
+            d_ms = reads.get(self.default_id or "", (None, None))[1]
+            if best[2].id != self.default_id and best[0][0] < 2 and not self._has_area(best[2], toks, text) and not (
+                    d_ms is not None and not any(_evidence(m.e) or m.e.foreign for m in d_ms)
+                    and best[3].kind in (LocationKind.STREET, LocationKind.ADDRESS)
+                    and any(m.e.streets for m in reads[best[2].id][1])):
+                # (a street only another city has, in a post naming nothing the default city holds, is that city's:
+                # "Cardinal Medeiros Ave")
                 # one street name alone ("17 Hazel St") is no evidence against the default city, where most
                 # posts are from: the default's answer, or none (the post stays the default city's) unless it
                 # names a place no pack holds ("Washington St by Brookline Village")
@@ -484,7 +490,7 @@ class JurisdictionRouter:
             mask = self._cues.mask(toks)
         if not mask & _FOREIGN:
             return None
-        own: set[str] = set()
+        own: set[str] = {n for c in self.cities for n in c.lower_names}   # a pack's own city is not elsewhere
         foreign: list[tuple[int, str]] = []
         for c in self.cities:
             for m in c.finder._scan(toks):
