@@ -19,10 +19,11 @@ Rules, in order (docs/jurisdictions.md says the same with examples):
    (:meth:`JurisdictionRouter._near_pairs`), then the more specific answer (address > intersection > place >
    street > neighbourhood; a place answer beside a named street of that city that it does not meet ranks
    below a street); with one name only ("Charles St", "City Hall", "1200 Mass Ave") the default city
-   (``routing.default``) wins, as before packs; then the score, then the pack order. A single street name
-   only another city has ("17 Hazel St") stays with the default city (no location) unless a neighbourhood
-   or place of that city is named too, or the post names a place no pack holds and the default city holds
-   no more of its names (then rule 5's "elsewhere").
+   (``routing.default``) wins, as before packs; then the score, then the pack order. One street name of
+   another city alone stays with the default city (no location) when the post also holds a name the default
+   city knows, or, if it names a place no pack holds and the default city holds no more of its names, goes
+   elsewhere (rule 5); when the default city knows none of the post's names, a street written with its type
+   that only another city has is that city's ("Linnaean St").
 5. No answer: a place name no pack holds ("Somerville", "Quincy") -> no configured city, with the reason
    naming it; nothing at all -> ``routing.default`` (most posts name no place; they go where they
    always went).
@@ -362,10 +363,10 @@ class JurisdictionRouter:
                     and best[3].kind in (LocationKind.STREET, LocationKind.ADDRESS)
                     and any(m.e.streets for m in reads[best[2].id][1])):
                 # (a street only another city has, in a post naming nothing the default city holds, is that city's:
-                # "Cardinal Medeiros Ave")
-                # one street name alone ("17 Hazel St") is no evidence against the default city, where most
-                # posts are from: the default's answer, or none (the post stays the default city's) unless it
-                # names a place no pack holds ("Washington St by Brookline Village")
+                # "Cardinal Medeiros Ave"; the condition above)
+                # one street name alone is no evidence against the default city, where most posts are from: the
+                # default's answer, or none (the post stays the default city's) unless it names a place no pack
+                # holds ("Washington St by Brookline Village")
                 mine = [f for f in found if f[2].id == self.default_id]
                 if mine:
                     return Routed(mine[0][3], self.default_id)

@@ -134,6 +134,10 @@ def test_held_out_written_posts_are_routed_right_95_percent(router):
     ("Car blocking the hydrant on North Harvard St by the Harvard business school", "boston"),
     # a one-word place a kilometre from the named street is no evidence for its city
     ("Truck parked on 300 Western Ave again, the Harvard lot is empty", "boston"),
+    # a street only another city has, written with its type, in a post naming nothing of the default city
+    ("Streetlight out on Linnaean St", "cambridge"),
+    # ... but not a word that is the bare name of such a street ("line" of Line St)
+    ("the truck has been parked into the line of traffic for days", "boston"),
 ])
 def test_context_words_pick_the_city(router, text, city):
     assert router.find(text).jurisdiction == city
