@@ -41,7 +41,8 @@ import re
 import threading
 from typing import NamedTuple
 
-from civic_signal.classifiers.location.finder import _BARE_STOP, _END, _PLACE_WORDS, _TOKEN_RE, LocationFinder
+from civic_signal.classifiers.location.finder import (_BARE_STOP, _END, _JOINERS, _PLACE_WORDS, _STREET_CUES,
+                                                      _TOKEN_RE, LocationFinder)
 from civic_signal.classifiers.location.normalize import STREET_TYPES
 from civic_signal.classifiers.location.gazetteer import DEFAULT_PATH, Gazetteer, distance_m
 from civic_signal.core.models import Coordinates, Location, LocationKind
@@ -395,15 +396,24 @@ class JurisdictionRouter:
     @staticmethod
     def _shares(c: _City, toks: list[str], ms) -> bool:
         """Whether the default city's names in the post give city ``c`` a chance: two of them or more that ``c``
-        holds too, or one the default city knows as another city's ("Harvard Square")."""
+        holds too, or one the default city knows as another city's ("Harvard Square"). A name without its
+        street type ("Hampshire") counts only beside another name with a joining word between ("Prospect and
+        Hampshire", "between Columbus and Tremont"): alone it is a word ("white", "may") to both finders."""
         n = 0
-        for m in ms:
-            if not (_evidence(m.e) or m.e.foreign):
-                continue
+        for k, m in enumerate(ms):
+            e0 = m.e
             e = _lookup(c.finder._trie, toks[m.start:m.end])
             if e is None or not _evidence(e):
                 continue
-            if m.e.foreign:
+            if not (e0.streets or e0.places or e0.hoods or e0.foreign or e.streets or e.hoods
+                    or any(not w for _, w in e.places)):   # ("Riverside": a bare name here, a neighbourhood there)
+                if not e0.bare or not (
+                        (k and not _JOINERS.isdisjoint(toks[ms[k - 1].end:m.start]) and m.start - ms[k - 1].end <= 3)
+                        or (k + 1 < len(ms) and not _JOINERS.isdisjoint(toks[m.end:ms[k + 1].start])
+                            and ms[k + 1].start - m.end <= 3)
+                        or (m.start and toks[m.start - 1] in _STREET_CUES)):
+                    continue
+            if e0.foreign:
                 return True
             n += 1
         return n >= 2
