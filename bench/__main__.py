@@ -35,6 +35,7 @@ def plan(refs_dir: str) -> Plan:
         ("train-refs", "references:train_references", {"out": refs_dir, "max_rows": 12_000, "max_train_s": 90},
          {"out": refs_dir, "max_rows": 1_500, "max_train_s": 15}),
         ("classifier", "references:bench_ours", {"n": 10_000}, {"n": 2_000, "repeat": 1}),
+        ("routing", "routing:routing_cost", {"n": 5_000}, {"n": 500, "repeat": 1}),
         ("keyword", "references:bench_ours", {"n": 20_000, "kind": "keyword"}, {"n": 2_000, "kind": "keyword", "repeat": 1}),
         ("spacy-ref", "references:bench_spacy_ref", {"n": 10_000, "model_dir": refs_dir},
          {"n": 1_000, "model_dir": refs_dir, "repeat": 1}),

@@ -17,7 +17,8 @@ from tests.conftest import REPO, require_or_skip
 UNITS = REPO / "deploy" / "systemd"
 BINARY = "/opt/civic-signal/bin/civic-signal"
 INSTANCES = {"civic-signal-listen@.service": "x", "civic-signal-work-classify@.service": "1",
-             "civic-signal-work-sink@.service": "main", "civic-signal-run@.service": "sample"}
+             "civic-signal-work-sink@.service": "main", "civic-signal-work-deliver@.service": "main",
+             "civic-signal-run@.service": "sample"}
 
 
 def _directives(path: Path) -> dict[str, list[str]]:
@@ -32,7 +33,8 @@ def _directives(path: Path) -> dict[str, list[str]]:
 def test_every_long_running_role_has_a_unit():
     assert {p.name for p in UNITS.glob("*.service")} == set(INSTANCES)
     commands = {" ".join(_directives(UNITS / u)["ExecStart"][0].split()[1:3]) for u in INSTANCES}
-    assert {"listen --source", "work classify", "work sink", "--config /etc/civic-signal/run-%i.toml"} == commands
+    assert {"listen --source", "work classify", "work sink", "work deliver",
+            "--config /etc/civic-signal/run-%i.toml"} == commands
 
 
 @pytest.mark.parametrize("unit", sorted(INSTANCES))

@@ -336,8 +336,20 @@ class LocationFinder:
                                   "neighborhood": self.gaz.hood_at(c.lat, c.lon), "lat": c.lat, "lon": c.lon,
                                   "score": 1.0, "radius_m": COORD_RADIUS_M})
 
-    def _find(self, text: str) -> tuple[Location | None, tuple[int, ...]]:
-        """The location read from the text, and the street ids it rests on (empty if none)."""
+    def reading(self, text: str) -> tuple[Location | None, list[str], list["_Match"]]:
+        """The location (as :meth:`find` without coordinates), with the tokens and the gazetteer names it was
+        read from (for :class:`civic_signal.classifiers.location.router.JurisdictionRouter`, so that it reads
+        the post once). Never raises: on an error, ``(None, [], [])``."""
+        keep: list = []
+        try:
+            loc = self._find(text or "", keep)[0]
+        except Exception:  # noqa: BLE001 - as find
+            return None, [], []
+        return (loc, keep[0], keep[1]) if keep else (loc, [], [])
+
+    def _find(self, text: str, keep: list | None = None) -> tuple[Location | None, tuple[int, ...]]:
+        """The location read from the text, and the street ids it rests on (empty if none); ``keep``, if given,
+        receives the tokens and the matches."""
         if "&" in text:
             text = html.unescape(text)
         if "@" in text or "http" in text:  # user names and links are not places
@@ -358,6 +370,8 @@ class LocationFinder:
         matches = self._scan(toks)
         if "way" in toks:   # "a one-way street" is no "Way St"
             matches = [m for m in matches if not (toks[m.start] == "way" and m.start and toks[m.start - 1] in _ONE_WAY)]
+        if keep is not None:
+            keep += (toks, matches)
         zips = [t for t in toks if len(t) == 5 and t[:2] == "02" and _ZIP_RE.match(t)] if "02" in low else []
         if not matches and not zips:
             return None, ()

@@ -6,6 +6,8 @@
 - ``work classify --bus kafka``: one classify worker; start as many as the ``raw`` topic has
   partitions, on any machines: they share the work in one consumer group.
 - ``work sink --bus kafka``: writes classified posts and dead letters to the archive and tickets.
+- ``work deliver [--jurisdiction ID ...]``: delivers the archive's ticket outbox to each city's Open311 endpoint
+  (retries, status sync, service-list refresh); no bus, only the archive database. Run one per archive.
 
 SIGTERM or Ctrl-C: finish the batch, commit, leave the group, exit 0.
 """
@@ -96,7 +98,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"listen: {stats.posts_in} posts and {stats.dead_letters} dead letters published to "
                    f"{settings.kafka.topic_raw}")
 
-    work_app = typer.Typer(help="Run one stage of the pipeline over Kafka (any number of processes).",
+    work_app = typer.Typer(help="Run one stage of the pipeline as its own process: classify, sink (over Kafka), deliver.",
                            no_args_is_help=True)
     app.add_typer(work_app, name="work")
 
@@ -131,6 +133,30 @@ def register(app: typer.Typer) -> None:
                         lag=[("classified", kafka_roles.SINK_GROUP), ("dead_letter", kafka_roles.DEAD_LETTER_GROUP)]):
             kafka_roles.run_sink(settings, stop, stats=stats)
         typer.echo(f"sink: stopped; {stats.dead_letters} dead letters archived")
+
+    _register_deliver(work_app)
+
+
+def _register_deliver(work_app: typer.Typer) -> None:
+    @work_app.command("deliver")
+    def deliver(ctx: typer.Context,
+                jurisdiction: Optional[list[str]] = typer.Option(
+                    None, "--jurisdiction", "-j", help="Deliver only this city's tickets (repeat for several). "
+                    "Default: every city with an endpoint.")) -> None:
+        """Deliver the ticket outbox to each city's Open311 endpoint (retries, status sync), until SIGTERM."""
+        from civic_signal.listener.cli import kafka_roles
+        from civic_signal.listener.pipeline import PipelineStats
+        from civic_signal.sinks.open311.runtime import run_deliver
+        from civic_signal.listener.cli import settings_from
+        settings = settings_from(ctx)
+        stop = threading.Event()
+        kafka_roles.stop_on_signals(stop)
+        stats = PipelineStats()
+        with _operating(settings, "deliver", [], stats, writes_archive=True):
+            lines = run_deliver(settings, stop, jurisdictions=list(jurisdiction) if jurisdiction else None)
+        for line in lines:
+            typer.echo(line, err="ERROR" in line)
+        typer.echo("deliver: stopped")
 
 
 def _listen_in_process(settings, src) -> None:

@@ -200,3 +200,44 @@ def start_delivery(settings, archive: Archive, pipeline=None, *, http: httpx.Cli
         if getattr(sink, "name", "") == "incidents":
             sink.on_ticket = rt.on_ticket
     return rt
+
+
+def run_deliver(settings, stop: threading.Event, *, archive: Archive | None = None, http: httpx.Client | None = None,
+                jurisdictions: list[str] | None = None, ready: threading.Event | None = None) -> list[str]:
+    """``civic-signal work deliver``: deliver the outbox's tickets to their cities' Open311 endpoints until ``stop``.
+
+    The outbox is the archive's ``tickets`` table, filled by ``work sink`` (or any ``run``/``listen``); this role
+    is the delivery of :func:`start_delivery` on its own: for each city with an endpoint (``jurisdictions``, if
+    given, limits them) one worker, its outbox sweep (``open311.deliver_every_s``), retries, status sync and
+    service-list refresh on the scheduler, and the reconcile of tickets a crashed process left in ``sending``.
+    On stop it lets a delivery in progress finish (its ticket's state is written), stops the jobs and returns
+    the summary lines. Raises :class:`~civic_signal.config.errors.ConfigError` when no city has an endpoint.
+    """
+    from civic_signal.config.errors import ConfigError
+    archive = archive or Archive.from_settings(settings)
+    configured = configured_jurisdictions(settings)
+    jids = [j for j in configured if jurisdictions is None or j in jurisdictions]
+    if not jids:
+        unknown = sorted(set(jurisdictions or ()) - set(configured))
+        raise ConfigError("`work deliver` has no Open311 endpoint to deliver to"
+                          + (f" (no endpoint for {', '.join(unknown)})" if unknown else ""),
+                          hint="set CIVIC_JURISDICTIONS__<ID>__OPEN311__URL (or CIVIC_OPEN311__URL for the default city)")
+    for j in jids:
+        if not _endpoint_key(settings, j):
+            log.warning("open311 (%s): no api key set; the endpoint will likely refuse requests (403)", j)
+    rt = DeliveryRuntime(settings, archive, http=http, jurisdictions=jids).start()
+    try:
+        if ready is not None:
+            ready.set()
+        while not stop.wait(1.0):
+            pass
+    finally:
+        rt.scheduler.shutdown(wait=True)   # a delivery in progress finishes; no new one starts
+        lines = rt.summary_lines()
+        rt.close()
+    return lines
+
+
+def _endpoint_key(settings, jid: str) -> str:
+    from civic_signal.config.jurisdictions import endpoint
+    return endpoint(settings, jid).api_key.get_secret_value()

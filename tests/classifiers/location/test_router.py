@@ -119,3 +119,65 @@ def test_held_out_written_posts_are_routed_right_95_percent(router):
     boston = [o for o in rows if o["jurisdiction"] == "boston"]
     assert all(router.find(o["text"], Coordinates(lat=o["lat"], lon=o["lon"]) if "lat" in o else None).jurisdiction
                == "boston" for o in boston)   # Boston's posts keep going to Boston
+
+
+# -- rules added for the second (blind) set's kind of posts; sentences written for these tests -------------------
+@pytest.mark.parametrize("text, city", [
+    # a one-word place of the city, written with a capital, near a street the post names
+    ("Broken signal on Ames St right by MIT", "cambridge"),
+    ("Sidewalk caved in on Main St outside the Kendall T", "cambridge"),
+    # two names a few hundred metres apart in one city, kilometres apart in the other
+    ("Overflowing bins on Norfolk St near Central Sq", "cambridge"),
+    # the city's own office named ("Cambridge City Hall", "Boston Police")
+    ("Cambridge Public Library lot is full of potholes", "cambridge"),
+    # a longer street name only one city has: Boston's North Harvard St, not Cambridge's Harvard St
+    ("Car blocking the hydrant on North Harvard St by the Harvard business school", "boston"),
+    # a one-word place a kilometre from the named street is no evidence for its city
+    ("Truck parked on 300 Western Ave again, the Harvard lot is empty", "boston"),
+    # a street only another city has, written with its type, in a post naming nothing of the default city
+    ("Streetlight out on Linnaean St", "cambridge"),
+    # ... but not a word that is the bare name of such a street ("line" of Line St)
+    ("the truck has been parked into the line of traffic for days", "boston"),
+])
+def test_context_words_pick_the_city(router, text, city):
+    assert router.find(text).jurisdiction == city
+
+
+@pytest.mark.parametrize("text, place", [
+    ("Streetlight out on Connecticut Ave in DC", "DC"),
+    ("Pothole on Harvard St by Brookline Village", "Brookline"),
+])
+def test_more_places_with_no_pack(router, text, place):
+    got = router.find(text)
+    assert got.jurisdiction is None and got.reason.startswith(ELSEWHERE) and place.lower() in got.reason.lower(), got
+
+
+def test_the_other_packs_read_a_post_only_when_it_gives_them_a_chance(router):
+    """Routing cost: the default city's finder reads every post; another pack's only when the post names its city,
+    a name only it holds, two names it shares with the default city, or one the default knows as another city's."""
+    cam = router.by_id["cambridge"]
+    calls = []
+    real = cam.finder.reading
+    cam.finder.reading = lambda text: calls.append(text) or real(text)
+    try:
+        for text in ("Streetlight out on Blue Hill Ave for a week", "the pothole on my street is back",
+                     "Street light out on Charles St for a week now", "Trash everywhere on Dot Ave"):
+            router.find(text)
+        assert calls == []
+        for text in ("Pothole on Cardinal Medeiros Ave", "Pothole on Elm St in Cambridge",
+                     "Pothole on Mass Ave near Central Square", "Graffiti by the Harvard Square T"):
+            router.find(text)
+        assert len(calls) == 4
+    finally:
+        cam.finder.reading = real
+
+
+def test_the_second_written_set_is_routed_right_95_percent(router):
+    """tests/classifiers/location/data/jurisdiction_blind.jsonl: written blind (86.0 % with the first router), its
+    misses' general causes fixed since (docs/jurisdictions.md): a regression check now, not a held-out figure."""
+    rows = [json.loads(line) for line in (DATA / "jurisdiction_blind.jsonl").read_text().splitlines() if line]
+    got = [(o, router.find(o["text"], Coordinates(lat=o["lat"], lon=o["lon"]) if "lat" in o else None).jurisdiction)
+           for o in rows]
+    assert sum(j == o["jurisdiction"] for o, j in got) / len(rows) >= 0.95
+    assert all(j == "boston" for o, j in got if o["jurisdiction"] == "boston")
+    assert all(j == o["jurisdiction"] for o, j in got if "lat" in o)   # a post's own coordinates decide
