@@ -27,7 +27,7 @@ import numpy as np
 
 from civic_signal.classifiers.categories import GENERAL, gate_words, rule_hits_mask
 from civic_signal.classifiers.cues import cues_from_mask, find_cues, veto
-from civic_signal.classifiers.features import extra_ids, feature_ids_with
+from civic_signal.classifiers.features import char_ids, extra_ids, feature_ids_with
 from civic_signal.classifiers.language import detect
 
 _lock = threading.Lock()
@@ -126,6 +126,8 @@ class TextcatComponent:
         self.threshold = threshold
         self.model = LinearModel.load(Path(model_path) if model_path else DEFAULT_MODEL_DIR)
         self._labels = _Labels.of(self.model)
+        # character n-grams (lo, hi, min_len) when the model was trained with them (meta "char_ngrams")
+        self._chars = tuple(self.model.meta.get("char_ngrams") or ())
 
     def __call__(self, doc):
         return next(iter(self.pipe([doc])))
@@ -156,6 +158,8 @@ class TextcatComponent:
             else:
                 cues = u.get("cues", ())
                 ids = feature_ids_with(text, extra_ids(tuple(cues), tuple(u.get("rule_codes", ())), lang))
+                if self._chars:
+                    ids += char_ids(text, *self._chars)
                 if ids:
                     cand.append((doc, u, cues))
                     id_lists.append(ids)

@@ -135,3 +135,39 @@ def extras(cues: Iterable[str], rules: Iterable[str], language: str) -> list[str
     if language != "en":
         out.append(f"lang={language}")
     return out
+
+
+# -- character n-grams (issue 14: misspellings, call-centre abbreviations, word forms) ----------
+
+#: character n-gram ids live above every word id (word ids are < 2 ** 31), so that a model can
+#: tell them apart (training keeps them out of the actionable column)
+CHAR_BASE = 1 << 31
+_CHAR_CACHE: dict[tuple, tuple[int, ...]] = {}
+
+
+def _word_char_ids(tok: str, lo: int, hi: int) -> tuple[int, ...]:
+    key = (tok, lo, hi)
+    got = _CHAR_CACHE.get(key)
+    if got is None:
+        w = f"<{tok}>"
+        got = tuple(sorted({(zlib.crc32(w[i:i + n].encode("utf-8")) & MASK) | CHAR_BASE
+                            for n in range(lo, hi + 1) for i in range(len(w) - n + 1)}))
+        if len(_CHAR_CACHE) < _CACHE_MAX:
+            _CHAR_CACHE[key] = got
+    return got
+
+
+def char_ids(text: str, lo: int = 3, hi: int = 5, min_len: int = 4) -> list[int]:
+    """Hashed character ``lo``..``hi``-grams inside each word of at least ``min_len`` letters
+    (``<`` and ``>`` mark the word's edges; words holding a digit are skipped), each id at or above
+    :data:`CHAR_BASE`; a pure function of its inputs."""
+    out: list[int] = []
+    for tok in _TOKEN.findall(normalize(text)):
+        if len(tok) >= min_len and not _DIGIT.search(tok):
+            out.extend(_word_char_ids(tok, lo, hi))
+    return out
+
+
+def is_char_id(ids):
+    """Whether each id (an int or a numpy array) is a character n-gram id."""
+    return ids >= CHAR_BASE
