@@ -157,14 +157,26 @@ def _word_char_ids(tok: str, lo: int, hi: int) -> tuple[int, ...]:
     return got
 
 
+def char_words(text: str, min_len: int = 4) -> list[str]:
+    """The distinct words of ``text`` that carry character n-grams: at least ``min_len`` letters,
+    no digit (normalized as :func:`feature_ids` reads them, before the plural cut), sorted."""
+    return sorted({tok for tok in _TOKEN.findall(normalize(text)) if len(tok) >= min_len and not _DIGIT.search(tok)})
+
+
+def word_char_ids(word: str, lo: int = 3, hi: int = 5) -> tuple[int, ...]:
+    """The distinct hashed character ``lo``..``hi``-grams of one word (``<`` and ``>`` mark its
+    edges), each id at or above :data:`CHAR_BASE`, sorted."""
+    return _word_char_ids(word, lo, hi)
+
+
 def char_ids(text: str, lo: int = 3, hi: int = 5, min_len: int = 4) -> list[int]:
-    """Hashed character ``lo``..``hi``-grams inside each word of at least ``min_len`` letters
-    (``<`` and ``>`` mark the word's edges; words holding a digit are skipped), each id at or above
-    :data:`CHAR_BASE`; a pure function of its inputs."""
+    """Every distinct word's (:func:`char_words`) character n-gram ids (:func:`word_char_ids`),
+    concatenated: an n-gram two different words share counts twice, a repeated word once. The
+    model's character part of a text is so the sum over its distinct words of a per-word vector,
+    which the classifier caches per word (training counts them the same way). A pure function."""
     out: list[int] = []
-    for tok in _TOKEN.findall(normalize(text)):
-        if len(tok) >= min_len and not _DIGIT.search(tok):
-            out.extend(_word_char_ids(tok, lo, hi))
+    for tok in char_words(text, min_len):
+        out.extend(_word_char_ids(tok, lo, hi))
     return out
 
 

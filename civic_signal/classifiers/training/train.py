@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from civic_signal.classifiers.features import char_ids, extras, feature_ids, is_char_id, signals
+from civic_signal.classifiers.features import CHAR_BASE, char_ids, extras, feature_ids, is_char_id, signals
 from civic_signal.classifiers.language import detect
 from civic_signal.classifiers.model import LinearModel
 from civic_signal.config.taxonomy import (GENERAL_TYPE, city_mapping, services, source_mapping, source_names,
@@ -85,7 +85,7 @@ class TrainConfig:
     #: character n-grams for the type head (issue 14): ``(lo, hi, min_len)`` as
     #: :func:`civic_signal.classifiers.features.char_ids` takes them, ``()`` for none. They get no
     #: actionable weight (the actionable column is trained exactly as without them)
-    char_ngrams: tuple = ()
+    char_ngrams: tuple = (3, 5, 4)
     #: the type-head weight of each hand-written typed-report group (``written_types.jsonl``, one
     #: group per type) relative to any other (source, label) group
     written_types_weight: float = 1.0
@@ -205,15 +205,20 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
           labels: tuple[str, ...] | None = None) -> LinearModel:
     labels = labels or type_ids()
     ix = {c: i for i, c in enumerate(labels)}
-    feats = [sorted(set(row_features(r, i, cfg))) for i, r in enumerate(rows)]
+    # a row's features: word features 0/1; character n-grams counted over the row's distinct words
+    # (:func:`civic_signal.classifiers.features.char_ids`, as the classifier sums them at run time)
+    feats = [Counter(row_features(r, i, cfg)) for i, r in enumerate(rows)]
     counts = Counter(f for fs in feats for f in fs)
     keys = np.array(sorted(f for f, n in counts.items() if n >= cfg.min_count), dtype=np.int64)
     col = {int(k): i for i, k in enumerate(keys.tolist())}
-    indptr, indices = [0], []
+    indptr, indices, values = [0], [], []
     for fs in feats:
-        indices.extend(col[f] for f in fs if f in col)
+        for f in sorted(fs):
+            if f in col:
+                indices.append(col[f])
+                values.append(float(fs[f]) if f >= CHAR_BASE else 1.0)
         indptr.append(len(indices))
-    X = sparse.csr_matrix((np.ones(len(indices), np.float32), np.array(indices, np.int64),
+    X = sparse.csr_matrix((np.array(values, np.float32), np.array(indices, np.int64),
                            np.array(indptr, np.int64)), shape=(len(rows), len(keys)))
     y_act = np.array([1.0 if r["actionable"] else 0.0 for r in rows])
     n_neg = len(rows) - y_act.sum()
