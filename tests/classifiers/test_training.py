@@ -122,3 +122,4 @@ def test_written_typed_reports_are_typed_training_rows():
     assert len({r["text"].lower() for r in rows}) == len(rows)
     got = [r for r in other_rows(DATA_DIR) if r["source"] == "written:types"]
     assert [(r["text"], r["types"], r["actionable"]) for r in got] == [(r["text"], (r["type"],), True) for r in rows]
+    assert all(r["actionable_weight"] == 0.0 for r in got)        # the type head's rows only

@@ -149,8 +149,9 @@ def other_rows(data_dir: Path = DATA_DIR, covered: set[str] | None = None) -> li
         for line in typed.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 r = json.loads(line)
+                # type head only: the actionable head (reports vs. chatter) is trained as without them
                 rows.append({"text": r["text"], "types": (r["type"],), "actionable": True,
-                             "source": r.get("source", "written:types")})
+                             "source": r.get("source", "written:types"), "actionable_weight": 0.0})
     for svc in services().values():
         # a catalogue description informs about a service ("You can request ..."): not a report
         if len(svc.description) > 30:
