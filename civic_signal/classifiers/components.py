@@ -134,22 +134,31 @@ class TextcatComponent:
         self._slot: dict[str, int] = {}
         self._vec = np.zeros((1024 if self._chars else 1, self.model.weights.shape[1]), np.float32)
 
-    def _char_slots(self, text: str) -> list[int]:
-        """The cache slots of ``text``'s character-n-gram words (``[0]``, the zero vector, for none)."""
-        lo, hi, min_len = self._chars
-        out = []
-        for w in char_words(text, min_len):
-            i = self._slot.get(w)
-            if i is None:
-                i = len(self._slot) + 1
-                if i >= len(self._vec):
-                    self._vec = np.vstack([self._vec, np.zeros_like(self._vec)])
-                model = self.model
-                rows = model.rows_array(np.array(word_char_ids(w, lo, hi), np.int64))
-                self._vec[i] = model._w[rows].sum(axis=0)
-                self._slot[w] = i
-            out.append(i)
-        return out or [0]
+    def _char_slots(self, word_lists: list[list[str]]) -> list[list[int]]:
+        """The cache slots of each text's character-n-gram words (``[0]``, the zero vector, for a
+        text with none); the words the cache lacks are looked up together, once per batch."""
+        lo, hi, _ = self._chars
+        slot, new = self._slot, []
+        for ws in word_lists:
+            for w in ws:
+                if w not in slot:
+                    slot[w] = -1
+                    new.append(w)
+        if new:
+            model = self.model
+            ids = [word_char_ids(w, lo, hi) for w in new]
+            lens = np.fromiter((len(x) for x in ids), np.int64, len(ids))
+            rows = model.rows_array(np.fromiter(itertools.chain.from_iterable(ids), np.int64, int(lens.sum())))
+            first = len(slot) - len(new) + 1
+            need = first + len(new)
+            if need > len(self._vec):
+                grown = np.zeros((max(need, 2 * len(self._vec)), self._vec.shape[1]), np.float32)
+                grown[:len(self._vec)] = self._vec
+                self._vec = grown
+            self._vec[first:need] = np.add.reduceat(model._w[rows], np.cumsum(lens) - lens, axis=0)
+            for i, w in enumerate(new):
+                slot[w] = first + i
+        return [[slot[w] for w in ws] or [0] for ws in word_lists]
 
     def __call__(self, doc):
         return next(iter(self.pipe([doc])))
@@ -183,7 +192,7 @@ class TextcatComponent:
                 cues = u.get("cues", ())
                 ids = feature_ids_with(text, extra_ids(tuple(cues), tuple(u.get("rule_codes", ())), lang))
                 if ids:
-                    cand.append((doc, u, cues, self._char_slots(text) if self._chars else None))
+                    cand.append((doc, u, cues, char_words(text, self._chars[2]) if self._chars else None))
                     id_lists.append(ids)
                     continue
                 u["reason"] = "no known words"
@@ -210,7 +219,7 @@ class TextcatComponent:
         if todo:
             z = model.logits_flat(rows, np.cumsum(lens) - lens)
             if self._chars:
-                slots = [c[3] for c in todo]
+                slots = self._char_slots([c[3] for c in todo])
                 n = np.fromiter((len(x) for x in slots), np.int64, len(slots))
                 flat_slots = np.fromiter(itertools.chain.from_iterable(slots), np.int64, int(n.sum()))
                 z += np.add.reduceat(self._vec[flat_slots], np.cumsum(n) - n, axis=0)
