@@ -27,7 +27,7 @@ import numpy as np
 
 from civic_signal.classifiers.categories import GENERAL, gate_words, rule_hits_mask
 from civic_signal.classifiers.cues import cues_from_mask, find_cues, veto
-from civic_signal.classifiers.features import extra_ids, feature_ids_with
+from civic_signal.classifiers.features import char_words, extra_ids, feature_ids_with, word_char_ids
 from civic_signal.classifiers.language import detect
 
 _lock = threading.Lock()
@@ -40,6 +40,8 @@ SUPPORTED_LANGUAGES = ("en", "es")
 #: The actionable score given to a post that names a concrete problem (a keyword rule matched)
 #: and a street, and that no cue vetoes, when the model scored it lower (but above 0.1).
 PLACE_FLOOR = 0.55
+#: words whose character-n-gram vector the textcat keeps (about 10 MB); past it, the cache starts over
+CHAR_CACHE_MAX = 50_000
 #: The most characters of one post the classifier reads (longer text is judged on its start).
 MAX_CHARS = 2_000
 
@@ -126,6 +128,37 @@ class TextcatComponent:
         self.threshold = threshold
         self.model = LinearModel.load(Path(model_path) if model_path else DEFAULT_MODEL_DIR)
         self._labels = _Labels.of(self.model)
+        # character n-grams (lo, hi, min_len) when the model was trained with them (meta "char_ngrams"):
+        # a text's part is the sum over its distinct words of a per-word vector, cached (slot 0: zeros)
+        self._chars = tuple(self.model.meta.get("char_ngrams") or ())
+        self._slot: dict[str, int] = {}
+        self._vec = np.zeros((1024 if self._chars else 1, self.model.weights.shape[1]), np.float32)
+
+    def _char_slots(self, word_lists: list[list[str]]) -> list[list[int]]:
+        """The cache slots of each text's character-n-gram words (``[0]``, the zero vector, for a
+        text with none); the words the cache lacks are looked up together, once per batch."""
+        lo, hi, _ = self._chars
+        slot, new = self._slot, []
+        for ws in word_lists:
+            for w in ws:
+                if w not in slot:
+                    slot[w] = -1
+                    new.append(w)
+        if new:
+            model = self.model
+            ids = [word_char_ids(w, lo, hi) for w in new]
+            lens = np.fromiter((len(x) for x in ids), np.int64, len(ids))
+            rows = model.rows_array(np.fromiter(itertools.chain.from_iterable(ids), np.int64, int(lens.sum())))
+            first = len(slot) - len(new) + 1
+            need = first + len(new)
+            if need > len(self._vec):
+                grown = np.zeros((max(need, 2 * len(self._vec)), self._vec.shape[1]), np.float32)
+                grown[:len(self._vec)] = self._vec
+                self._vec = grown
+            self._vec[first:need] = np.add.reduceat(model._w[rows], np.cumsum(lens) - lens, axis=0)
+            for i, w in enumerate(new):
+                slot[w] = first + i
+        return [[slot[w] for w in ws] or [0] for ws in word_lists]
 
     def __call__(self, doc):
         return next(iter(self.pipe([doc])))
@@ -142,6 +175,8 @@ class TextcatComponent:
 
     def _score(self, docs):
         model = self.model
+        if len(self._slot) >= CHAR_CACHE_MAX:   # a bounded cache, emptied between batches only
+            self._slot.clear()
         cand, id_lists = [], []
         for doc in docs:
             text = doc_text(doc)
@@ -157,7 +192,7 @@ class TextcatComponent:
                 cues = u.get("cues", ())
                 ids = feature_ids_with(text, extra_ids(tuple(cues), tuple(u.get("rule_codes", ())), lang))
                 if ids:
-                    cand.append((doc, u, cues))
+                    cand.append((doc, u, cues, char_words(text, self._chars[2]) if self._chars else None))
                     id_lists.append(ids)
                     continue
                 u["reason"] = "no known words"
@@ -182,17 +217,23 @@ class TextcatComponent:
                 rows = rows[np.repeat(keep, lens)]
                 lens = lens[keep]
         if todo:
-            act, cat = model.predict_flat(rows, np.cumsum(lens) - lens)
+            z = model.logits_flat(rows, np.cumsum(lens) - lens)
+            if self._chars:
+                slots = self._char_slots([c[3] for c in todo])
+                n = np.fromiter((len(x) for x in slots), np.int64, len(slots))
+                flat_slots = np.fromiter(itertools.chain.from_iterable(slots), np.int64, int(n.sum()))
+                z += np.add.reduceat(self._vec[flat_slots], np.cumsum(n) - n, axis=0)
+            act, cat = model.probabilities(z)
             top = cat.argmax(axis=1).tolist()
             labels, threshold, lab = model.codes, self.threshold, self._labels
-            for i, ((_, u, _), t) in enumerate(zip(todo, top)):
+            for i, ((_, u, _, _), t) in enumerate(zip(todo, top)):
                 # the general label only when no specific rule matched; else the likeliest rule label
                 if t == lab.general and u.get("rule_codes"):
                     top[i] = max((j for c in u["rule_codes"] for j in lab.rule_labels.get(c, ())),
                                  key=lambda j: cat[i, j], default=t)
             top_p = cat[range(len(top)), top].tolist()
             act = act.tolist()
-            for (doc, u, cues), score, t, p in zip(todo, act, top, top_p):
+            for (doc, u, cues, _), score, t, p in zip(todo, act, top, top_p):
                 reason = veto(cues)
                 if reason == "other city" and self._in_boston(doc):
                     reason = None

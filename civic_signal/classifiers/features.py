@@ -135,3 +135,51 @@ def extras(cues: Iterable[str], rules: Iterable[str], language: str) -> list[str
     if language != "en":
         out.append(f"lang={language}")
     return out
+
+
+# -- character n-grams (issue 14: misspellings, call-centre abbreviations, word forms) ----------
+
+#: character n-gram ids live above every word id (word ids are < 2 ** 31), so that a model can
+#: tell them apart (training keeps them out of the actionable column)
+CHAR_BASE = 1 << 31
+_CHAR_CACHE: dict[tuple, tuple[int, ...]] = {}
+
+
+def _word_char_ids(tok: str, lo: int, hi: int) -> tuple[int, ...]:
+    key = (tok, lo, hi)
+    got = _CHAR_CACHE.get(key)
+    if got is None:
+        w = f"<{tok}>"
+        got = tuple(sorted({(zlib.crc32(w[i:i + n].encode("utf-8")) & MASK) | CHAR_BASE
+                            for n in range(lo, hi + 1) for i in range(len(w) - n + 1)}))
+        if len(_CHAR_CACHE) < _CACHE_MAX:
+            _CHAR_CACHE[key] = got
+    return got
+
+
+def char_words(text: str, min_len: int = 4) -> list[str]:
+    """The distinct words of ``text`` that carry character n-grams: at least ``min_len`` letters,
+    no digit (normalized as :func:`feature_ids` reads them, before the plural cut), sorted."""
+    return sorted({tok for tok in _TOKEN.findall(normalize(text)) if len(tok) >= min_len and not _DIGIT.search(tok)})
+
+
+def word_char_ids(word: str, lo: int = 3, hi: int = 5) -> tuple[int, ...]:
+    """The distinct hashed character ``lo``..``hi``-grams of one word (``<`` and ``>`` mark its
+    edges), each id at or above :data:`CHAR_BASE`, sorted."""
+    return _word_char_ids(word, lo, hi)
+
+
+def char_ids(text: str, lo: int = 3, hi: int = 5, min_len: int = 4) -> list[int]:
+    """Every distinct word's (:func:`char_words`) character n-gram ids (:func:`word_char_ids`),
+    concatenated: an n-gram two different words share counts twice, a repeated word once. The
+    model's character part of a text is so the sum over its distinct words of a per-word vector,
+    which the classifier caches per word (training counts them the same way). A pure function."""
+    out: list[int] = []
+    for tok in char_words(text, min_len):
+        out.extend(_word_char_ids(tok, lo, hi))
+    return out
+
+
+def is_char_id(ids):
+    """Whether each id (an int or a numpy array) is a character n-gram id."""
+    return ids >= CHAR_BASE

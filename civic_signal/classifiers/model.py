@@ -94,6 +94,11 @@ class LinearModel:
     def predict(self, batch_rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         return self._probabilities(self.logits(batch_rows), self._inv_t)
 
+    def probabilities(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(actionable probabilities, category probabilities)`` of logits as :meth:`logits` gives
+        them (the category part calibrated by the stored temperature)."""
+        return self._probabilities(z, self._inv_t)
+
     @staticmethod
     def _probabilities(z: np.ndarray, inv_t: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         act = 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -30, 30)))

@@ -110,3 +110,32 @@ def test_unknown_language_is_not_actionable_with_its_code(classifier):
     from tests.conftest import make_post
     c = classifier.classify_one(make_post("Il y a un nid de poule énorme dans la rue, c'est dangereux pour les vélos"))
     assert not c.actionable and c.reason == "language:fr"
+
+
+def test_the_textcat_scores_character_ngrams_as_training_does(tmp_path):
+    """The classifier sums a cached vector per distinct word; training counts the same n-grams."""
+    import numpy as np
+    from datetime import datetime, timezone
+
+    from civic_signal.classifiers.components import state
+    from civic_signal.classifiers.pipeline import SpacyClassifier
+    from civic_signal.classifiers.training.train import TrainConfig, train, type_logits
+    from civic_signal.core.models import Post
+    rows = [{"text": t, "types": (ty,), "actionable": True, "source": "a"} for t, ty in [
+        ("huge pothole on the street", "pothole"), ("potholes in the roadway", "pothole"),
+        ("street light out all night", "street_light_out"), ("streetlight burned out", "street_light_out")]]
+    rows.append({"text": "beautiful sunset tonight", "types": (), "actionable": False, "source": "c"})
+    m = train(rows, TrainConfig(steps=40, min_count=1, char_ngrams=(3, 5, 4)))
+    m.save(tmp_path)
+    texts = ["streetlite out on the street street", "potholle in the streets", "huge pothole"]
+    z = type_logits(m, texts)
+    want = np.exp(z - z.max(axis=1, keepdims=True))
+    want /= want.sum(axis=1, keepdims=True)
+    clf = SpacyClassifier.load(tmp_path, location=False)
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for _ in range(2):   # the second pass reads the per-word cache
+        docs = list(clf.docs([Post(id=str(i), source="t", text=t, created_at=now) for i, t in enumerate(texts)]))
+        for doc, p in zip(docs, want):
+            u = state(doc)
+            assert u["type"] == m.codes[int(p.argmax())]
+            assert abs(u["category_score"] - float(p.max())) < 1e-3

@@ -15,3 +15,15 @@ def test_feature_ids_are_stable_and_include_bigrams_and_extras():
     assert len(a) == 4 + 4 + 1 + 3          # words, bigrams (first with the start), end bigram, extras
     assert a[0] == zlib.crc32(b"pothole") & ((1 << 31) - 1)   # crc32, not the salted built-in hash
     assert feature_ids("") == []
+
+
+def test_char_ngrams_are_stable_separate_from_word_ids_and_shared_by_misspellings():
+    from civic_signal.classifiers.features import CHAR_BASE, char_ids, is_char_id
+    a = char_ids("Streetlight burned out")
+    assert a == char_ids("streetlight BURNED out")            # pure, lower-cased
+    assert a and all(is_char_id(i) for i in a) and min(a) >= CHAR_BASE
+    assert not any(is_char_id(i) for i in feature_ids("streetlight burned out"))
+    assert char_ids("out at 45 Dot") == []                     # short words and digits give none
+    # a misspelling shares most of its n-grams with the word; an unrelated word shares none
+    good, typo, other = (set(char_ids(w)) for w in ("sidewalk", "sidwalk", "mattress"))
+    assert len(good & typo) >= 4 and not good & other

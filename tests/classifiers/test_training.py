@@ -85,3 +85,41 @@ def test_scrubbing_drops_form_prompts_digits_and_rare_words():
     common = ["the car is blocking the hydrant"] * 30
     scrub = Scrubber.fit(common + ["Zebulon Smith plate 4ABC12 blocking the hydrant"])
     assert scrub("Zebulon Smith plate 4ABC12 blocking the hydrant") == "# blocking the hydrant"
+
+
+def test_char_ngrams_train_the_type_head_only_and_are_recorded():
+    from civic_signal.classifiers.features import feature_ids, is_char_id
+    from civic_signal.classifiers.training.train import row_features
+    cfg = TrainConfig(steps=30, min_count=1, char_ngrams=(3, 5, 4))
+    plain, chars = train(ROWS, TrainConfig(steps=30, min_count=1, char_ngrams=())), train(ROWS, cfg)
+    assert chars.meta["char_ngrams"] == [3, 5, 4] and "char_ngrams" not in plain.meta
+    ch = is_char_id(chars.keys)
+    assert ch.any() and not np.any(chars.weights[ch, 0])        # no actionable weight
+    # the actionable column of the word features is the one trained without them
+    common = np.isin(chars.keys, plain.keys) & ~ch
+    assert np.allclose(chars.weights[common, 0], plain.weights[np.isin(plain.keys, chars.keys), 0], atol=1e-3)
+    # a misspelled word unseen as a word still reaches its type through its n-grams
+    ids = row_features({"text": "potholle", "source": "eval"}, 1, cfg)
+    assert any(is_char_id(i) for i in ids)
+    _, cat = chars.predict([chars.rows(ids)])
+    _, cat0 = plain.predict([plain.rows(feature_ids("potholle"))])   # no known feature: uniform
+    i = chars.codes.index("pothole")
+    assert cat[0, i] > cat0[0, i]
+
+
+def test_written_typed_reports_are_typed_training_rows():
+    import json
+    from collections import Counter
+
+    from civic_signal.classifiers.training.train import DATA_DIR, WRITTEN_TYPES, other_rows
+    from civic_signal.config.taxonomy import GENERAL_TYPE, type_ids
+    lines = (DATA_DIR / WRITTEN_TYPES).read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(x) for x in lines if x.strip()]
+    per = Counter(r["type"] for r in rows)
+    # every specific type has written reports, the general type none
+    assert set(per) == set(type_ids()) - {GENERAL_TYPE} and min(per.values()) >= 15
+    assert all(r["source"] == "written:types" and r["text"].strip() for r in rows)
+    assert len({r["text"].lower() for r in rows}) == len(rows)
+    got = [r for r in other_rows(DATA_DIR) if r["source"] == "written:types"]
+    assert [(r["text"], r["types"], r["actionable"]) for r in got] == [(r["text"], (r["type"],), True) for r in rows]
+    assert all(r["actionable_weight"] == 0.0 for r in got)        # the type head's rows only

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from civic_signal.classifiers.features import extras, feature_ids, signals
+from civic_signal.classifiers.features import CHAR_BASE, char_ids, extras, feature_ids, is_char_id, signals
 from civic_signal.classifiers.language import detect
 from civic_signal.classifiers.model import LinearModel
 from civic_signal.config.taxonomy import (GENERAL_TYPE, city_mapping, services, source_mapping, source_names,
@@ -58,6 +58,9 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 REPORTS_FILE = "reports.jsonl.gz"
 WRITTEN_TRAIN = "written_train.jsonl"
+#: hand-written typed reports (issue 14), one per line ``{"text", "type", "source": "written:types"}``;
+#: training only, never evaluated (the cross-source folds test on real reports only)
+WRITTEN_TYPES = "written_types.jsonl"
 WEAK_CAP = 400
 
 
@@ -79,6 +82,13 @@ class TrainConfig:
     l2_actionable: float | None = 1e-5
     #: type rows weighted (n / n_group) ** this power (0: as they come, 1: every group the same total)
     type_weight_power: float = 1.0
+    #: character n-grams for the type head (issue 14): ``(lo, hi, min_len)`` as
+    #: :func:`civic_signal.classifiers.features.char_ids` takes them, ``()`` for none. They get no
+    #: actionable weight (the actionable column is trained exactly as without them)
+    char_ngrams: tuple = (3, 5, 4)
+    #: the type-head weight of each hand-written typed-report group (``written_types.jsonl``, one
+    #: group per type) relative to any other (source, label) group
+    written_types_weight: float = 1.0
 
 
 def _code_types(code: str | None) -> tuple[str, ...]:
@@ -134,6 +144,14 @@ def other_rows(data_dir: Path = DATA_DIR, covered: set[str] | None = None) -> li
                 r = json.loads(line)
                 rows.append({"text": r["text"], "types": tuple([r["type"]] if r.get("type") else ()),
                              "actionable": bool(r["actionable"]), "source": "written:" + r.get("kind", "")})
+    typed = data_dir / WRITTEN_TYPES
+    if typed.exists():
+        for line in typed.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                # type head only: the actionable head (reports vs. chatter) is trained as without them
+                rows.append({"text": r["text"], "types": (r["type"],), "actionable": True,
+                             "source": r.get("source", "written:types"), "actionable_weight": 0.0})
     for svc in services().values():
         # a catalogue description informs about a service ("You can request ..."): not a report
         if len(svc.description) > 30:
@@ -172,7 +190,10 @@ def row_features(row: dict, index: int, cfg: TrainConfig) -> list[int]:
     cues, rules = signals(text)
     if row["source"] == "open311:weak" and index % cfg.rule_dropout_every == 0:
         rules = []
-    return feature_ids(text, extras(cues, rules, detect(text)))
+    ids = feature_ids(text, extras(cues, rules, detect(text)))
+    if cfg.char_ngrams:
+        ids += char_ids(text, *cfg.char_ngrams)
+    return ids
 
 
 def _row_types(row: dict) -> tuple[str, ...]:
@@ -185,15 +206,20 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
           labels: tuple[str, ...] | None = None) -> LinearModel:
     labels = labels or type_ids()
     ix = {c: i for i, c in enumerate(labels)}
-    feats = [sorted(set(row_features(r, i, cfg))) for i, r in enumerate(rows)]
+    # a row's features: word features 0/1; character n-grams counted over the row's distinct words
+    # (:func:`civic_signal.classifiers.features.char_ids`, as the classifier sums them at run time)
+    feats = [Counter(row_features(r, i, cfg)) for i, r in enumerate(rows)]
     counts = Counter(f for fs in feats for f in fs)
     keys = np.array(sorted(f for f, n in counts.items() if n >= cfg.min_count), dtype=np.int64)
     col = {int(k): i for i, k in enumerate(keys.tolist())}
-    indptr, indices = [0], []
+    indptr, indices, values = [0], [], []
     for fs in feats:
-        indices.extend(col[f] for f in fs if f in col)
+        for f in sorted(fs):
+            if f in col:
+                indices.append(col[f])
+                values.append(float(fs[f]) if f >= CHAR_BASE else 1.0)
         indptr.append(len(indices))
-    X = sparse.csr_matrix((np.ones(len(indices), np.float32), np.array(indices, np.int64),
+    X = sparse.csr_matrix((np.array(values, np.float32), np.array(indices, np.int64),
                            np.array(indptr, np.int64)), shape=(len(rows), len(keys)))
     y_act = np.array([1.0 if r["actionable"] else 0.0 for r in rows])
     n_neg = len(rows) - y_act.sum()
@@ -221,6 +247,8 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
     n_typed = sum(g_counts.values())
     w_cat = np.array([(n_typed / g_counts[g]) ** cfg.type_weight_power if g is not None else 0.0 for g in group])
     w_cat *= w_row
+    if cfg.written_types_weight != 1.0:
+        w_cat *= np.array([cfg.written_types_weight if r["source"] == "written:types" else 1.0 for r in rows])
     w_cat /= max(w_cat.sum(), 1e-12)
     typed = M.sum(axis=1) > 0
 
@@ -234,6 +262,8 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
     l2_cols = np.full(1 + len(labels), cfg.l2, np.float32)
     if cfg.l2_actionable is not None:
         l2_cols[0] = cfg.l2_actionable
+    # character n-gram rows take no actionable weight (their column-0 gradient is zeroed)
+    act_mask = (~is_char_id(keys)).astype(np.float32)
     for step in range(1, cfg.steps + 1):
         Z = X @ W + b
         p_act = 1.0 / (1.0 + np.exp(-np.clip(Z[:, 0], -30, 30)))
@@ -250,6 +280,7 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
         G[:, 0] = (p_act - y_act) * w_act
         G[:, 1:] = (pc - q) * w_cat[:, None]
         gW = Xt @ G.astype(np.float32) + l2_cols * W
+        gW[:, 0] *= act_mask
         gb = G.sum(axis=0)
         m_w = beta1 * m_w + (1 - beta1) * gW
         v_w = beta2 * v_w + (1 - beta2) * gW * gW
@@ -267,6 +298,8 @@ def train(rows: list[dict], cfg: TrainConfig = TrainConfig(), version: str = "sp
     meta = {"version": version, "labels": "types", "rows": len(rows), "features": int(keep.sum()),
             "data_sha256": digest[:16], "train_config": cfg.__dict__,
             "label_counts": dict(sorted(type_counts.items())), "negatives": int(n_neg), "temperature": 1.0}
+    if cfg.char_ngrams:
+        meta["char_ngrams"] = list(cfg.char_ngrams)
     return LinearModel(keys=keys[keep], weights=W[keep].astype(np.float32), bias=b.astype(np.float32),
                        codes=tuple(labels), meta=meta)
 
@@ -281,7 +314,7 @@ def calibration_split(rows: list[dict], every: int = 5) -> tuple[list[dict], lis
 
 def type_logits(model: LinearModel, texts: list[str]) -> np.ndarray:
     """The raw type logits (temperature 1) the model gives ``texts``, features as at training."""
-    dummy = TrainConfig(rule_dropout_every=10**9)
+    dummy = TrainConfig(rule_dropout_every=10**9, char_ngrams=tuple(model.meta.get("char_ngrams") or ()))
     rows = [model.rows(row_features({"text": t, "source": "eval"}, 1, dummy)) for t in texts]
     return model.logits(rows)[:, 1:]
 
