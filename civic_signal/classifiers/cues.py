@@ -75,6 +75,32 @@ CUES: list[tuple[str, str]] = [
     ("figurative", r"\b(?:my (?:life|love life|brain|inbox|bank account|patience|soul|heart|group chat|thesis|job|"
                    r"anxiety)|like an? |feel(?:s|ing)? like|(?:dumpster|trash|garbage) fire|train ?wreck|meme|"
                    r"emoji)"),
+    # (issue 14, "actionable that means it") what the text says about place, time and request,
+    # beyond the problem's noun: features only; ``weather`` also vetoes (below)
+    ("locator", r"\b(?:outside (?:my|our|the|of)|in front of|next to|across the street|at the (?:corner|end|top|"
+                r"bottom) of|on the corner|between \w+ (?:st|ave|and)|near (?:the|my|our|\d)|my (?:street|block|"
+                r"driveway|building|house)|our (?:street|block|driveway|building|house)|\d+ [a-z]+ (?:st|ave|rd|"
+                r"street|avenue|road)\b)"),
+    ("now", r"\b(?:right now|again|still|keeps? \w+ing|every (?:day|night|morning|evening|week|time it)|"
+            r"for (?:the )?(?:past|last) (?:\w+ )?(?:days?|weeks?|months?)|(?:days|weeks|months) now|since (?:the|last|"
+            r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|this)|(?:two|three|four|several|#|\d+) "
+            r"(?:days|weeks|nights) (?:now|in a row)|in a row|all (?:week|weekend|winter|month))\b"),
+    ("past", r"\b(?:used to|years ago|back in (?:the|19|20|\d)|in (?:19|20)\d\d\b|last (?:year|winter|summer|spring|"
+             r"fall)\b|when i (?:moved|was)|growing up|remember (?:the|when)|once upon)"),
+    ("hypothetical", r"(?:^if |\bif (?:i|we|they|the city|boston|only) (?:ever|ran|had|could|were|was|did)|\bimagine\b|"
+                     r"\bwhat if\b|\bwould you rather\b|\bsomeday\b|\bi wish\b|\bwish (?:we|our|the city|boston)\b|"
+                     r"\bwould (?:be|look) (?:nice|great|cool|amazing)\b)"),
+    ("weather", r"\b(?:forecast|inches (?:of|expected)|nor'?easter|(?:storm|flood|winter weather) (?:warning|watch|"
+                r"advisory)|winter storm|wind chill|freezing rain|degrees|meteorolog\w*|heat wave|"
+                r"weather (?:is|today|tomorrow|this)|stay (?:home|safe|warm)|drive (?:slow|safe|carefully))\b"),
+    ("sports", r"\b(?:celtics|bruins|red sox|sox|patriots|pats|revolution|playoffs?|super bowl|world series|"
+               r"goalie|pitcher|bullpen|quarterback|halftime|coach|this season|this team|refs?)\b"),
+    ("opinion", r"\b(?:we need (?:to|more|a real|better|protected)|we should|(?:city|boston|they) should (?:stop|start|ban|"
+                r"charge|hire|invest|spend|just|really)|should be (?:banned|illegal|free)|i think|in my opinion|imo|"
+                r"it'?s time (?:to|for)|would fix|needs a (?:real )?plan|the problem is)\b"),
+    ("personal", r"\bmy (?:car|tire|tires|bike|phone|apartment'?s? (?:heat|sink|shower|fridge)|kitchen|bathroom|"
+                 r"dishwasher|roommate|garage|office|knee|back|pipes|windshield|screen|laptop|wifi|battery|"
+                 r"commute|coffee|dog|cat|kid)\b"),
 ]
 CUE_NAMES: tuple[str, ...] = tuple(n for n, _ in CUES)
 #: Substrings one of which every match of a cue contains (checked before the regex; a test
@@ -110,6 +136,18 @@ GATES: dict[str, tuple[str, ...]] = {
               "quote", "off", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"),
     "memory": ("dream", "nightmare", "remember", "reminisc", "day", "when", "kid", "grandp", "grandm", "short",
                "story", "nostalg", "novel"),
+    "locator": ("outside", "front", "next", "across", "corner", "end", "top", "bottom", "between", "near", "my", "our",
+                "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"),
+    "now": ("right", "again", "still", "keep", "every", "past", "last", "day", "week", "month", "night", "since",
+            "row", "winter"),
+    "past": ("used", "year", "back", "1", "2", "last", "when", "growing", "remember", "once"),
+    "hypothetical": ("if", "imagine", "what", "would", "someday", "wish"),
+    "weather": ("forecast", "inches", "nor", "storm", "flood", "winter", "wind", "freezing", "degrees", "meteorolog",
+                "heat", "weather", "stay", "drive"),
+    "sports": ("celtics", "bruins", "red", "sox", "patriots", "pats", "revolution", "playoff", "super", "world",
+               "goalie", "pitcher", "bullpen", "quarterback", "halftime", "coach", "season", "team", "ref"),
+    "opinion": ("we", "should", "think", "opinion", "imo", "time", "would", "plan", "problem"),
+    "personal": ("my",),
     "figurative": ("life", "love", "brain", "inbox", "bank", "patience", "soul", "heart", "group", "thesis", "job",
                    "anxiety", "like", "feel", "dumpster", "trash", "garbage", "train", "meme", "emoji"),
 }
@@ -196,4 +234,6 @@ def veto(cues: list[str] | tuple[str, ...]) -> str | None:
         return "story or memory"
     if "question" in c and "request" not in c:
         return "question"
+    if "weather" in c and not c & {"request", "ask", "still", "now", "place", "locator"}:
+        return "weather"
     return None

@@ -58,6 +58,9 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 REPORTS_FILE = "reports.jsonl.gz"
 WRITTEN_TRAIN = "written_train.jsonl"
+#: more hand-written chatter of every kind (and reports) for the actionable head (issue 14), its
+#: own sources ``written2:<kind>`` so each kind counts beside the first file's
+WRITTEN_CHATTER = "written_chatter.jsonl"
 WEAK_CAP = 400
 
 
@@ -127,13 +130,14 @@ def other_rows(data_dir: Path = DATA_DIR, covered: set[str] | None = None) -> li
     for r in expand("train", data_dir / "examples.json"):
         rows.append({"text": r["text"], "types": _code_types(r["code"]), "actionable": r["actionable"],
                      "source": r["source"]})
-    written = data_dir / WRITTEN_TRAIN
-    if written.exists():
-        for line in written.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                rows.append({"text": r["text"], "types": tuple([r["type"]] if r.get("type") else ()),
-                             "actionable": bool(r["actionable"]), "source": "written:" + r.get("kind", "")})
+    for name, prefix in ((WRITTEN_TRAIN, "written:"), (WRITTEN_CHATTER, "written2:")):
+        written = data_dir / name
+        if written.exists():
+            for line in written.read_text().splitlines():
+                if line.strip():
+                    r = json.loads(line)
+                    rows.append({"text": r["text"], "types": tuple([r["type"]] if r.get("type") else ()),
+                                 "actionable": bool(r["actionable"]), "source": prefix + r.get("kind", "")})
     for svc in services().values():
         # a catalogue description informs about a service ("You can request ..."): not a report
         if len(svc.description) > 30:
