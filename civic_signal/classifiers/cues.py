@@ -49,7 +49,9 @@ CUES: list[tuple[str, str]] = [
     ("news", r"\b(?:breaking|according to|study (?:finds|shows|says)|article|read more|watch:|our story|"
              r"press release|(?:mayor|city|council|councilor|governor|state) (?:announces?|announced|unveils?|"
              r"says|said|votes?|voted|debates?|approves?|approved|proposes?|proposed)|report:|op-?ed|"
-             r"globe:|herald:|wbur|wgbh|nbc ?boston|wcvb|citywide|nationwide|per the data|statistics)\b"),
+             r"globe:|herald:|wbur|wgbh|nbc ?boston|wcvb|citywide|nationwide|per the data|statistics|"
+             r"(?:residents|officials|police|neighbors|inspectors|experts|authorities) (?:say|said|rally|urge|warn)|"
+             r"police:|no injuries|investigating|expect delays|tonight at \d+|details inside|survey (?:says|finds))\b"),
     ("joke", r"\b(?:lol|lmao|rofl|lmfao|haha\w*|jk|spirit animal|zip code|video game|energy today|"
              r"naming the|it'?s family)\b|😂|🤣|😆"),
     ("policy", r"\b(?:why does (?:the city|boston)|how does (?:the city|boston)|what'?s the (?:city'?s )?(?:policy|plan)|"
@@ -121,7 +123,8 @@ GATES: dict[str, tuple[str, ...]] = {
                "fenway", "beacon", "mission", "bos311", "cityofboston"),
     "news": ("breaking", "according", "study", "article", "read", "watch", "our", "press", "mayor", "city",
              "council", "governor", "state", "report", "op", "globe", "herald", "wbur", "wgbh", "nbc", "wcvb",
-             "citywide", "nationwide", "per", "statistics"),
+             "citywide", "nationwide", "per", "statistics", "residents", "officials", "police", "neighbors",
+             "inspectors", "experts", "authorities", "no", "investigating", "expect", "tonight", "details", "survey"),
     "policy": ("why", "how", "what", "is", "who", "does", "budget", "long", "policy", "council"),
     "ask": ("please", "pls", "plz", "send", "por", "bos311"),
     "request": ("please", "pls", "plz", "can", "send", "need", "fix", "remove", "por", "bos311"),
