@@ -28,7 +28,7 @@ _STREET_PREFIX = r"(?<!\be )(?<!\bw )(?<!\bn )(?<!\bs )(?<!east )(?<!west )(?<!n
 CUES: list[tuple[str, str]] = [
     ("repost", r"^\s*(?:rt|repost|via) @\w+"),
     ("fixed", r"\b(?:was|were|got|been|is|are|all|finally|now|just got|has been|have been) "
-              r"(?:been )?(?:fixed|repaired|resolved|filled(?: in)?|patched|cleared|plowed|shoveled|shovelled|"
+              r"(?:been )?(?:fixed|repaired|resolved|filled(?: in)?(?! with| of)|patched|cleared|plowed|shoveled|shovelled|"
               r"cleaned(?: up)?|picked up|removed|replaced|repainted|taken care of|towed)\b|"
               r"thank(?:s| you)(?: so much)?(?: @\w+)? (?:for|to .{0,30} for) (?:fixing|clearing|filling|taking care|"
               r"the quick|responding|cleaning|removing|plowing|patching|repairing)|"
@@ -36,7 +36,10 @@ CUES: list[tuple[str, str]] = [
               r"\b(?:no more|finally fixed|all fixed|fixed (?:already|in a day|quickly|fast))\b|"
               r"\bgracias (?:a la ciudad )?por arreglar"),
     ("still", r"\b(?:still|again|hasn'?t|haven'?t|wasn'?t|weren'?t|isn'?t|aren'?t|didn'?t|don'?t|doesn'?t|won'?t|can'?t|never|not yet|but|not (?:been )?fixed|never (?:got )?fixed|isn'?t fixed|back again|another one|"
-              r"came back|re-?opened|(?:was|were) (?:supposedly )?fixed but|(?:was|were) not)\b"),
+              r"came back|re-?opened|(?:was|were) (?:supposedly )?fixed but|(?:was|were) not|"
+              r"(?:has|have|had|is|are|did|does|do) not|not been|nothing (?:was|has|got)|no \w+ (?:has|have|was|were)|"
+              r"none of|neither|barely|hardly|(?:poor|bad|terrible|awful|lousy) job|should(?: have|'ve) been|"
+              r"needs? to be|plowed (?:back )?in)\b"),
     # \b first: it fails at most positions, before the eight look-behinds run (same matches)
     ("other_city", r"\b" + _STREET_PREFIX + r"(?:cambridge|somerville|brookline|quincy|newton|medford|malden|chelsea|everett|revere|"
                    r"worcester|springfield|lowell|lynn|waltham|nyc|new york|brooklyn|queens|bronx|manhattan|chicago|"
@@ -67,8 +70,8 @@ CUES: list[tuple[str, str]] = [
              r"wednesday|thursday|friday|saturday|sunday|yesterday|last|this|the|#|\d)|all (?:day|night|week)|"
              r"right now|this (?:morning|afternoon|evening|week)|tonight|today|yesterday|over a (?:week|month)|"
              r"desde hace)\b"),
-    ("question", r"^(?:does|do|is|are|when|what|where|how|which|will|anyone know|can i|should i|do i)\b"),
-    ("event", r"\b(?:sale|grand opening|now open|open house|festival|concert|block party|fun run|5k|"
+    ("question", r"^(?:does|do|is|are|when|what|where|how|which|will|anyone know|can i|should i|do i)\b(?! not\b)"),
+    ("event", r"\b(?:(?:yard|garage|moving|estate|bake|clearance|holiday|big|huge) sale|sale (?:this|on|at|today|now|ends)|grand opening|now open|open house|festival|concert|block party|fun run|5k|"
               r"farmers market|free (?:coffee|estimates?|quotes?|concert)|call (?:for|today)|book (?:now|your)|"
               r"sign up|join (?:us|our)|meet at|rsvp|dm me|for rent|insured|licensed|estimates?|quotes?|"
               r"\d+ ?(?:am|pm)|\d+%|\d+ ?- ?\d+ ?(?:am|pm)?|off your)\b"),
@@ -92,8 +95,9 @@ CUES: list[tuple[str, str]] = [
     ("hypothetical", r"(?:^if |\bif (?:i|we|they|the city|boston|only) (?:ever|ran|had|could|were|was|did)|\bimagine\b|"
                      r"\bwhat if\b|\bwould you rather\b|\bsomeday\b|\bi wish\b|\bwish (?:we|our|the city|boston)\b|"
                      r"\bwould (?:be|look) (?:nice|great|cool|amazing)\b)"),
-    ("weather", r"\b(?:forecast|inches (?:of|expected)|nor'?easter|(?:storm|flood|winter weather) (?:warning|watch|"
-                r"advisory)|winter storm|wind chill|freezing rain|degrees|meteorolog\w*|heat wave|"
+    ("weather", r"\b(?:forecast|inches (?:expected|forecast|tonight|tomorrow|overnight|by)|(?:to|or) (?:#|\d+) inches|"
+                r"nor'?easter|(?:storm|flood|winter weather) (?:warning|watch|advisory)|winter storm|wind chill|"
+                r"freezing rain|meteorolog\w*|heat wave|"
                 r"weather (?:is|today|tomorrow|this)|stay (?:home|safe|warm)|drive (?:slow|safe|carefully))\b"),
     ("sports", r"\b(?:celtics|bruins|red sox|sox|patriots|pats|revolution|playoffs?|super bowl|world series|"
                r"goalie|pitcher|bullpen|quarterback|halftime|coach|this season|this team|refs?)\b"),
@@ -117,7 +121,9 @@ GATES: dict[str, tuple[str, ...]] = {
                    "brooklyn", "queens", "bronx", "manhattan", "chicago", "philly", "philadelphia", "providence",
                    "hartford", "harvard sq", "central sq", "davis sq", "porter sq", "inman sq", "kendall sq"),
     "still": ("still", "again", "hasn", "haven", "wasn", "weren", "isn", "aren", "didn", "don", "doesn", "won",
-              "can", "never", "not", "but", "back", "another", "came", "re", "was", "were"),
+              "can", "never", "not", "but", "back", "another", "came", "re", "was", "were", "has", "have", "had",
+              "is", "are", "did", "does", "do", "no", "neither", "barely", "hardly", "poor", "bad", "terrible",
+              "awful", "lousy", "should", "need", "plowed"),
     "boston": ("boston", "dorchester", "dot", "roxbury", "southie", "south", "jamaica", "jp", "mattapan",
                "roslindale", "west", "hyde", "charlestown", "east", "eastie", "allston", "brighton", "back", "north",
                "fenway", "beacon", "mission", "bos311", "cityofboston"),
@@ -145,7 +151,7 @@ GATES: dict[str, tuple[str, ...]] = {
             "row", "winter"),
     "past": ("used", "year", "back", "1", "2", "last", "when", "growing", "remember", "once"),
     "hypothetical": ("if", "imagine", "what", "would", "someday", "wish"),
-    "weather": ("forecast", "inches", "nor", "storm", "flood", "winter", "wind", "freezing", "degrees", "meteorolog",
+    "weather": ("forecast", "inches", "to", "or", "nor", "storm", "flood", "winter", "wind", "freezing", "meteorolog",
                 "heat", "weather", "stay", "drive"),
     "sports": ("celtics", "bruins", "red", "sox", "patriots", "pats", "revolution", "playoff", "super", "world",
                "goalie", "pitcher", "bullpen", "quarterback", "halftime", "coach", "season", "team", "ref"),
