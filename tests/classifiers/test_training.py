@@ -85,3 +85,15 @@ def test_scrubbing_drops_form_prompts_digits_and_rare_words():
     common = ["the car is blocking the hydrant"] * 30
     scrub = Scrubber.fit(common + ["Zebulon Smith plate 4ABC12 blocking the hydrant"])
     assert scrub("Zebulon Smith plate 4ABC12 blocking the hydrant") == "# blocking the hydrant"
+
+
+def test_no_held_out_written_post_is_a_training_row():
+    """The written held-out set (chatter and reports) is measured, never trained on: no training
+    row that is not a real report holds one of its texts (compared lower-cased)."""
+    import json
+
+    from civic_signal.classifiers.training.train import DATA_DIR, other_rows
+    held = {json.loads(ln)["text"].lower().strip()
+            for ln in (DATA_DIR / "written_heldout.jsonl").read_text().splitlines() if ln.strip()}
+    trained = {r["text"].lower().strip() for r in other_rows(DATA_DIR)}
+    assert held and not held & trained
