@@ -123,10 +123,13 @@ def covered_types(rows: list[dict]) -> set[str]:
 
 def other_rows(data_dir: Path = DATA_DIR, covered: set[str] | None = None) -> list[dict]:
     """Every training row that is not a real labelled report (see the module docstring)."""
-    from civic_signal.classifiers.training.examples import catalogue_rows, expand, expand_chatter
+    from civic_signal.classifiers.training.examples import catalogue_rows, expand, expand_chatter, expand_report_frames
     rows: list[dict] = []
     for r in expand_chatter(data_dir / "chatter_frames.json"):
         rows.append({"text": r["text"], "types": (), "actionable": False, "source": r["source"]})
+    for r in expand_report_frames(data_dir / "chatter_frames.json"):
+        # the chatter frames' minimal pairs: actionable, no type (the actionable head only)
+        rows.append({"text": r["text"], "types": (), "actionable": True, "source": r["source"]})
     for r in expand("train", data_dir / "examples.json"):
         rows.append({"text": r["text"], "types": _code_types(r["code"]), "actionable": r["actionable"],
                      "source": r["source"]})
