@@ -7,9 +7,10 @@ Rows (:func:`load_rows`), each ``{"text", "types", "actionable", "source"}``:
   by ``config/data/taxonomy/sources/``; a broad label gives several acceptable types; an
   *untyped* label (Boston's "Other") trains the actionable head only; unmapped labels are skipped;
 - hand-written examples (``examples.json``, train split; Boston codes mapped to types), the
-  hand-written report and chatter file ``written_train.jsonl`` and the chatter frames
-  ``chatter_frames.json`` (idioms, jokes, dreams, schedule questions, news, praise, ads, policy
-  opinions built on problem words; never the held-out ``written_heldout.jsonl``);
+  hand-written report and chatter files ``written_train.jsonl`` and ``written_chatter.jsonl`` and the
+  chatter frames ``chatter_frames.json`` (idioms, jokes, dreams, schedule questions, news, praise, ads,
+  policy opinions, sports, weather, ... built on problem words) with their minimal pairs, the report
+  frames (actionable, untyped); never the held-out ``written_heldout.jsonl`` nor ``written_dev.jsonl``;
 - one row per taxonomy type name and description, and per Boston catalogue name and keyword;
   the catalogue's service descriptions ("You can request ...") as *not* reports (text about a
   service, like a schedule question);
