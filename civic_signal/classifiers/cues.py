@@ -28,7 +28,7 @@ _STREET_PREFIX = r"(?<!\be )(?<!\bw )(?<!\bn )(?<!\bs )(?<!east )(?<!west )(?<!n
 CUES: list[tuple[str, str]] = [
     ("repost", r"^\s*(?:rt|repost|via) @\w+"),
     ("fixed", r"\b(?:was|were|got|been|is|are|all|finally|now|just got|has been|have been) "
-              r"(?:been )?(?:fixed|repaired|resolved|filled(?: in)?|patched|cleared|plowed|shoveled|shovelled|"
+              r"(?:been )?(?:fixed|repaired|resolved|filled(?: in)?(?! with| of)|patched|cleared|plowed|shoveled|shovelled|"
               r"cleaned(?: up)?|picked up|removed|replaced|repainted|taken care of|towed)\b|"
               r"thank(?:s| you)(?: so much)?(?: @\w+)? (?:for|to .{0,30} for) (?:fixing|clearing|filling|taking care|"
               r"the quick|responding|cleaning|removing|plowing|patching|repairing)|"
@@ -36,7 +36,10 @@ CUES: list[tuple[str, str]] = [
               r"\b(?:no more|finally fixed|all fixed|fixed (?:already|in a day|quickly|fast))\b|"
               r"\bgracias (?:a la ciudad )?por arreglar"),
     ("still", r"\b(?:still|again|hasn'?t|haven'?t|wasn'?t|weren'?t|isn'?t|aren'?t|didn'?t|don'?t|doesn'?t|won'?t|can'?t|never|not yet|but|not (?:been )?fixed|never (?:got )?fixed|isn'?t fixed|back again|another one|"
-              r"came back|re-?opened|(?:was|were) (?:supposedly )?fixed but|(?:was|were) not)\b"),
+              r"came back|re-?opened|(?:was|were) (?:supposedly )?fixed but|(?:was|were) not|"
+              r"(?:has|have|had|is|are|did|does|do) not|not been|nothing (?:was|has|got)|no \w+ (?:has|have|was|were)|"
+              r"none of|neither|barely|hardly|(?:poor|bad|terrible|awful|lousy) job|should(?: have|'ve) been|"
+              r"needs? to be|plowed (?:back )?in)\b"),
     # \b first: it fails at most positions, before the eight look-behinds run (same matches)
     ("other_city", r"\b" + _STREET_PREFIX + r"(?:cambridge|somerville|brookline|quincy|newton|medford|malden|chelsea|everett|revere|"
                    r"worcester|springfield|lowell|lynn|waltham|nyc|new york|brooklyn|queens|bronx|manhattan|chicago|"
@@ -49,7 +52,9 @@ CUES: list[tuple[str, str]] = [
     ("news", r"\b(?:breaking|according to|study (?:finds|shows|says)|article|read more|watch:|our story|"
              r"press release|(?:mayor|city|council|councilor|governor|state) (?:announces?|announced|unveils?|"
              r"says|said|votes?|voted|debates?|approves?|approved|proposes?|proposed)|report:|op-?ed|"
-             r"globe:|herald:|wbur|wgbh|nbc ?boston|wcvb|citywide|nationwide|per the data|statistics)\b"),
+             r"globe:|herald:|wbur|wgbh|nbc ?boston|wcvb|citywide|nationwide|per the data|statistics|"
+             r"(?:residents|officials|police|neighbors|inspectors|experts|authorities) (?:say|said|rally|urge|warn)|"
+             r"police:|no injuries|investigating|expect delays|tonight at \d+|details inside|survey (?:says|finds))\b"),
     ("joke", r"\b(?:lol|lmao|rofl|lmfao|haha\w*|jk|spirit animal|zip code|video game|energy today|"
              r"naming the|it'?s family)\b|😂|🤣|😆"),
     ("policy", r"\b(?:why does (?:the city|boston)|how does (?:the city|boston)|what'?s the (?:city'?s )?(?:policy|plan)|"
@@ -65,8 +70,8 @@ CUES: list[tuple[str, str]] = [
              r"wednesday|thursday|friday|saturday|sunday|yesterday|last|this|the|#|\d)|all (?:day|night|week)|"
              r"right now|this (?:morning|afternoon|evening|week)|tonight|today|yesterday|over a (?:week|month)|"
              r"desde hace)\b"),
-    ("question", r"^(?:does|do|is|are|when|what|where|how|which|will|anyone know|can i|should i|do i)\b"),
-    ("event", r"\b(?:sale|grand opening|now open|open house|festival|concert|block party|fun run|5k|"
+    ("question", r"^(?:does|do|is|are|when|what|where|how|which|will|anyone know|can i|should i|do i)\b(?! not\b)"),
+    ("event", r"\b(?:(?:yard|garage|moving|estate|bake|clearance|holiday|big|huge) sale|sale (?:this|on|at|today|now|ends)|grand opening|now open|open house|festival|concert|block party|fun run|5k|"
               r"farmers market|free (?:coffee|estimates?|quotes?|concert)|call (?:for|today)|book (?:now|your)|"
               r"sign up|join (?:us|our)|meet at|rsvp|dm me|for rent|insured|licensed|estimates?|quotes?|"
               r"\d+ ?(?:am|pm)|\d+%|\d+ ?- ?\d+ ?(?:am|pm)?|off your)\b"),
@@ -75,6 +80,33 @@ CUES: list[tuple[str, str]] = [
     ("figurative", r"\b(?:my (?:life|love life|brain|inbox|bank account|patience|soul|heart|group chat|thesis|job|"
                    r"anxiety)|like an? |feel(?:s|ing)? like|(?:dumpster|trash|garbage) fire|train ?wreck|meme|"
                    r"emoji)"),
+    # (issue 14, "actionable that means it") what the text says about place, time and request,
+    # beyond the problem's noun: features only; ``weather`` also vetoes (below)
+    ("locator", r"\b(?:outside (?:my|our|the|of)|in front of|next to|across the street|at the (?:corner|end|top|"
+                r"bottom) of|on the corner|between \w+ (?:st|ave|and)|near (?:the|my|our|\d)|my (?:street|block|"
+                r"driveway|building|house)|our (?:street|block|driveway|building|house)|\d+ [a-z]+ (?:st|ave|rd|"
+                r"street|avenue|road)\b)"),
+    ("now", r"\b(?:right now|again|still|keeps? \w+ing|every (?:day|night|morning|evening|week|time it)|"
+            r"for (?:the )?(?:past|last) (?:\w+ )?(?:days?|weeks?|months?)|(?:days|weeks|months) now|since (?:the|last|"
+            r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|this)|(?:two|three|four|several|#|\d+) "
+            r"(?:days|weeks|nights) (?:now|in a row)|in a row|all (?:week|weekend|winter|month))\b"),
+    ("past", r"\b(?:used to|years ago|back in (?:the|19|20|\d)|in (?:19|20)\d\d\b|last (?:year|winter|summer|spring|"
+             r"fall)\b|when i (?:moved|was)|growing up|remember (?:the|when)|once upon)"),
+    ("hypothetical", r"(?:^if |\bif (?:i|we|they|the city|boston|only) (?:ever|ran|had|could|were|was|did)|\bimagine\b|"
+                     r"\bwhat if\b|\bwould you rather\b|\bsomeday\b|\bi wish\b|\bwish (?:we|our|the city|boston)\b|"
+                     r"\bwould (?:be|look) (?:nice|great|cool|amazing)\b)"),
+    ("weather", r"\b(?:forecast|inches (?:expected|forecast|tonight|tomorrow|overnight|by)|(?:to|or) (?:#|\d+) inches|"
+                r"nor'?easter|(?:storm|flood|winter weather) (?:warning|watch|advisory)|winter storm|wind chill|"
+                r"freezing rain|meteorolog\w*|heat wave|"
+                r"weather (?:is|today|tomorrow|this)|stay (?:home|safe|warm)|drive (?:slow|safe|carefully))\b"),
+    ("sports", r"\b(?:celtics|bruins|red sox|sox|patriots|pats|revolution|playoffs?|super bowl|world series|"
+               r"goalie|pitcher|bullpen|quarterback|halftime|coach|this season|this team|refs?)\b"),
+    ("opinion", r"\b(?:we need (?:to|more|a real|better|protected)|we should|(?:city|boston|they) should (?:stop|start|ban|"
+                r"charge|hire|invest|spend|just|really)|should be (?:banned|illegal|free)|i think|in my opinion|imo|"
+                r"it'?s time (?:to|for)|would fix|needs a (?:real )?plan|the problem is)\b"),
+    ("personal", r"\bmy (?:car|tire|tires|bike|phone|apartment'?s? (?:heat|sink|shower|fridge)|kitchen|bathroom|"
+                 r"dishwasher|roommate|garage|office|knee|back|pipes|windshield|screen|laptop|wifi|battery|"
+                 r"commute|coffee|dog|cat|kid)\b"),
 ]
 CUE_NAMES: tuple[str, ...] = tuple(n for n, _ in CUES)
 #: Substrings one of which every match of a cue contains (checked before the regex; a test
@@ -89,13 +121,16 @@ GATES: dict[str, tuple[str, ...]] = {
                    "brooklyn", "queens", "bronx", "manhattan", "chicago", "philly", "philadelphia", "providence",
                    "hartford", "harvard sq", "central sq", "davis sq", "porter sq", "inman sq", "kendall sq"),
     "still": ("still", "again", "hasn", "haven", "wasn", "weren", "isn", "aren", "didn", "don", "doesn", "won",
-              "can", "never", "not", "but", "back", "another", "came", "re", "was", "were"),
+              "can", "never", "not", "but", "back", "another", "came", "re", "was", "were", "no", "neither",
+              "barely", "hardly", "poor", "bad", "terrible", "awful", "lousy", "should", "need", "plowed"),
     "boston": ("boston", "dorchester", "dot", "roxbury", "southie", "south", "jamaica", "jp", "mattapan",
                "roslindale", "west", "hyde", "charlestown", "east", "eastie", "allston", "brighton", "back", "north",
                "fenway", "beacon", "mission", "bos311", "cityofboston"),
     "news": ("breaking", "according", "study", "article", "read", "watch", "our", "press", "mayor", "city",
              "council", "governor", "state", "report", "op", "globe", "herald", "wbur", "wgbh", "nbc", "wcvb",
-             "citywide", "nationwide", "per", "statistics"),
+             "citywide", "nationwide", "per", "statistics", "residents", "officials", "police", "neighbors",
+             "inspectors", "experts", "authorities", "injuries", "investigating", "expect", "tonight", "details",
+             "survey"),
     "policy": ("why", "how", "what", "is", "who", "does", "budget", "long", "policy", "council"),
     "ask": ("please", "pls", "plz", "send", "por", "bos311"),
     "request": ("please", "pls", "plz", "can", "send", "need", "fix", "remove", "por", "bos311"),
@@ -110,6 +145,20 @@ GATES: dict[str, tuple[str, ...]] = {
               "quote", "off", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"),
     "memory": ("dream", "nightmare", "remember", "reminisc", "day", "when", "kid", "grandp", "grandm", "short",
                "story", "nostalg", "novel"),
+    "locator": ("outside", "front", "next", "across", "corner", "end", "top", "bottom", "between", "near", "my",
+                "our", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"),
+    "now": ("right", "again", "still", "keep", "every", "past", "last", "day", "week", "month", "night", "since",
+            "row", "winter"),
+    "past": ("used", "year", "back", "1", "2", "last", "when", "growing", "remember", "once"),
+    "hypothetical": ("if", "imagine", "rather", "someday", "wish", "nice", "great", "cool", "amazing"),
+    "weather": ("forecast", "inches", "nor", "storm", "flood", "winter", "wind", "freezing", "meteorolog",
+                "heat", "weather", "stay", "drive"),
+    "sports": ("celtics", "bruins", "red", "sox", "patriots", "pats", "revolution", "playoff", "super", "world",
+               "goalie", "pitcher", "bullpen", "quarterback", "halftime", "coach", "season", "team", "ref"),
+    "opinion": ("need", "should", "think", "opinion", "imo", "time", "would", "plan", "problem"),
+    "personal": ("car", "tire", "bike", "phone", "apartment", "kitchen", "bathroom", "dishwasher", "roommate",
+                 "garage", "office", "knee", "back", "pipes", "windshield", "screen", "laptop", "wifi", "battery",
+                 "commute", "coffee", "dog", "cat", "kid"),
     "figurative": ("life", "love", "brain", "inbox", "bank", "patience", "soul", "heart", "group", "thesis", "job",
                    "anxiety", "like", "feel", "dumpster", "trash", "garbage", "train", "meme", "emoji"),
 }
@@ -196,4 +245,6 @@ def veto(cues: list[str] | tuple[str, ...]) -> str | None:
         return "story or memory"
     if "question" in c and "request" not in c:
         return "question"
+    if "weather" in c and not c & {"request", "ask", "still", "now", "place", "locator"}:
+        return "weather"
     return None

@@ -7,7 +7,8 @@ caller (``rule=REQPOTHL``, ``cue=fixed``, ``lang=es``).
 
 Each feature is hashed with CRC-32 (stable across processes and platforms, unlike ``hash``);
 a bigram's id combines its two word ids arithmetically, so no bigram string is built at run
-time. What callers may rely on: :func:`feature_ids` is a pure function of its inputs.
+time. What callers may rely on: :func:`feature_ids` is a pure function of its inputs, and holds
+each id once (in no promised order), as training sees a row's features.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def feature_ids(text: str, extra: Iterable[str] = ()) -> list[int]:
     ids = hs + [((p * 1_000_003) ^ h) & MASK for p, h in zip([_BOS, *hs], hs)]
     ids.append(((hs[-1] * 1_000_003) ^ _EOS) & MASK)
     ids.extend(hash_word(e) for e in extra)
-    return ids
+    return list(set(ids))
 
 
 _EXTRA_IDS: dict[tuple, list[int]] = {}
@@ -118,7 +119,9 @@ def feature_ids_with(text: str, extra_hashes: list[int]) -> list[int]:
     ids = hs + [((p * 1_000_003) ^ h) & MASK for p, h in zip([_BOS, *hs], hs)]
     ids.append(((hs[-1] * 1_000_003) ^ _EOS) & MASK)
     ids += extra_hashes
-    return ids
+    # each feature once, as in training (a row's features are a set there): a word repeated in a
+    # long post ("the" five times) must not count five times at run time only (set order: deterministic for ints)
+    return list(set(ids))
 
 
 def signals(text: str) -> tuple[list[str], list[str]]:

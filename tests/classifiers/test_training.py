@@ -123,3 +123,16 @@ def test_written_typed_reports_are_typed_training_rows():
     got = [r for r in other_rows(DATA_DIR) if r["source"] == "written:types"]
     assert [(r["text"], r["types"], r["actionable"]) for r in got] == [(r["text"], (r["type"],), True) for r in rows]
     assert all(r["actionable_weight"] == 0.0 for r in got)        # the type head's rows only
+
+
+def test_no_held_out_written_post_is_a_training_row():
+    """The written held-out set (chatter and reports) is measured, never trained on: no training
+    row that is not a real report holds one of its texts (compared lower-cased)."""
+    import json
+
+    from civic_signal.classifiers.training.train import DATA_DIR, other_rows
+    held = {json.loads(ln)["text"].lower().strip()
+            for name in ("written_heldout.jsonl", "written_blind.jsonl")
+            for ln in (DATA_DIR / name).read_text().splitlines() if ln.strip()}
+    trained = {r["text"].lower().strip() for r in other_rows(DATA_DIR)}
+    assert held and not held & trained

@@ -113,3 +113,20 @@ def expand_chatter(path: Path = CHATTER_FRAMES, per_frame: int = 8, seed: int = 
                 text = frame.replace("{p}", p).replace("{L}", places[rng.randrange(len(places))])
                 rows.append({"text": _cap(text), "code": None, "actionable": False, "source": f"chatter:{kind}"})
     return rows
+
+
+def expand_report_frames(path: Path = CHATTER_FRAMES, per_frame: int = 8, seed: int = 12) -> list[dict]:
+    """The report frames of ``chatter_frames.json`` (``report_frames``: the chatter frames' minimal
+    pairs, the same problems, places, times and "still"/"again" in reports) filled with
+    ``report_problems`` and places: ``per_frame`` rows per frame, deterministic, every row
+    actionable with no type (``source`` ``frames:report:<group>``; training only)."""
+    spec = json.loads(Path(path).read_text())
+    rng = random.Random(seed)
+    problems, places = spec.get("report_problems", []), spec["places"]
+    rows = []
+    for group, frames in sorted(spec.get("report_frames", {}).items()):
+        for frame in frames:
+            for p in rng.sample(problems, min(per_frame, len(problems))):
+                text = frame.replace("{p}", p).replace("{L}", places[rng.randrange(len(places))])
+                rows.append({"text": _cap(text), "code": None, "actionable": True, "source": f"frames:report:{group}"})
+    return rows

@@ -7,9 +7,10 @@ Rows (:func:`load_rows`), each ``{"text", "types", "actionable", "source"}``:
   by ``config/data/taxonomy/sources/``; a broad label gives several acceptable types; an
   *untyped* label (Boston's "Other") trains the actionable head only; unmapped labels are skipped;
 - hand-written examples (``examples.json``, train split; Boston codes mapped to types), the
-  hand-written report and chatter file ``written_train.jsonl`` and the chatter frames
-  ``chatter_frames.json`` (idioms, jokes, dreams, schedule questions, news, praise, ads, policy
-  opinions built on problem words; never the held-out ``written_heldout.jsonl``);
+  hand-written report and chatter files ``written_train.jsonl`` and ``written_chatter.jsonl`` and the
+  chatter frames ``chatter_frames.json`` (idioms, jokes, dreams, schedule questions, news, praise, ads,
+  policy opinions, sports, weather, ... built on problem words) with their minimal pairs, the report
+  frames (actionable, untyped); never the held-out ``written_heldout.jsonl`` nor ``written_dev.jsonl``;
 - one row per taxonomy type name and description, and per Boston catalogue name and keyword;
   the catalogue's service descriptions ("You can request ...") as *not* reports (text about a
   service, like a schedule question);
@@ -61,6 +62,9 @@ WRITTEN_TRAIN = "written_train.jsonl"
 #: hand-written typed reports (issue 14), one per line ``{"text", "type", "source": "written:types"}``;
 #: training only, never evaluated (the cross-source folds test on real reports only)
 WRITTEN_TYPES = "written_types.jsonl"
+#: more hand-written chatter of every kind (and reports) for the actionable head (issue 14), its
+#: own sources ``written2:<kind>`` so each kind counts beside the first file's
+WRITTEN_CHATTER = "written_chatter.jsonl"
 WEAK_CAP = 400
 
 
@@ -130,20 +134,24 @@ def covered_types(rows: list[dict]) -> set[str]:
 
 def other_rows(data_dir: Path = DATA_DIR, covered: set[str] | None = None) -> list[dict]:
     """Every training row that is not a real labelled report (see the module docstring)."""
-    from civic_signal.classifiers.training.examples import catalogue_rows, expand, expand_chatter
+    from civic_signal.classifiers.training.examples import catalogue_rows, expand, expand_chatter, expand_report_frames
     rows: list[dict] = []
     for r in expand_chatter(data_dir / "chatter_frames.json"):
         rows.append({"text": r["text"], "types": (), "actionable": False, "source": r["source"]})
+    for r in expand_report_frames(data_dir / "chatter_frames.json"):
+        # the chatter frames' minimal pairs: actionable, no type (the actionable head only)
+        rows.append({"text": r["text"], "types": (), "actionable": True, "source": r["source"]})
     for r in expand("train", data_dir / "examples.json"):
         rows.append({"text": r["text"], "types": _code_types(r["code"]), "actionable": r["actionable"],
                      "source": r["source"]})
-    written = data_dir / WRITTEN_TRAIN
-    if written.exists():
-        for line in written.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                rows.append({"text": r["text"], "types": tuple([r["type"]] if r.get("type") else ()),
-                             "actionable": bool(r["actionable"]), "source": "written:" + r.get("kind", "")})
+    for name, prefix in ((WRITTEN_TRAIN, "written:"), (WRITTEN_CHATTER, "written2:")):
+        written = data_dir / name
+        if written.exists():
+            for line in written.read_text().splitlines():
+                if line.strip():
+                    r = json.loads(line)
+                    rows.append({"text": r["text"], "types": tuple([r["type"]] if r.get("type") else ()),
+                                 "actionable": bool(r["actionable"]), "source": prefix + r.get("kind", "")})
     typed = data_dir / WRITTEN_TYPES
     if typed.exists():
         for line in typed.read_text(encoding="utf-8").splitlines():
