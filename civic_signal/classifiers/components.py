@@ -232,8 +232,15 @@ class TextcatComponent:
                     top[i] = max((j for c in u["rule_codes"] for j in lab.rule_labels.get(c, ())),
                                  key=lambda j: cat[i, j], default=t)
             top_p = cat[range(len(top)), top].tolist()
+            # the runner-up type and its gap to the chosen one (active learning: docs/learning.md)
+            rest = cat.copy()
+            rest[range(len(top)), top] = -1.0
+            second = rest.argmax(axis=1)
+            gap = (np.asarray(top_p, np.float32) - rest[range(len(top)), second]).clip(0.0).tolist()
+            second = second.tolist()
             act = act.tolist()
-            for (doc, u, cues, _), score, t, p in zip(todo, act, top, top_p):
+            for (doc, u, cues, _), score, t, p, t2, g in zip(todo, act, top, top_p, second, gap):
+                u["runner_up"], u["type_margin"] = lab.types[t2], round(g, 4)
                 reason = veto(cues)
                 if reason == "other city" and self._in_boston(doc):
                     reason = None

@@ -3,8 +3,8 @@
 For active learning (docs/learning.md, "Posts to label"): the posts whose labels would teach the
 model most are those it is least sure of and those using words it does not know.
 :func:`doubts` runs the classifier's pipeline over the posts (the very prediction ``classify``
-gives) and, for each scored post, recomputes the model's full type probabilities from the same
-feature ids the ``civic_textcat`` component used, to get the runner-up type and the gap.
+gives) and reads, for each scored post, the runner-up type and its gap that the ``civic_textcat``
+component records beside its choice (the same calibrated probabilities, character n-grams included).
 
 What callers may rely on: one :class:`Doubt` per post, in order; ``actionable``,
 ``actionable_score``, ``type`` and ``code`` are the classifier's own (rule override and vetoes
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from civic_signal.classifiers.features import extra_ids, feature_ids_with, hash_word, words
+from civic_signal.classifiers.features import hash_word, words
 from civic_signal.core.models import Post
 
 
@@ -58,36 +58,22 @@ def _is_term(w: str) -> bool:
 def doubts(classifier, posts: Sequence[Post]) -> list[Doubt]:
     """See the module docstring. ``classifier`` is a spaCy classifier (``SpacyClassifier`` or an
     ``ActiveClassifier`` over one): anything with ``docs(posts)`` and ``nlp``."""
-    from civic_signal.classifiers.components import doc_text, state
-    textcat = classifier.nlp.get_pipe("civic_textcat")
-    model, lab = textcat.model, textcat._labels
+    from civic_signal.classifiers.components import state
+    model = classifier.nlp.get_pipe("civic_textcat").model
     out: list[Doubt] = []
-    scored: list[tuple[int, list[int]]] = []
     texts: list[list[str]] = []
-    for i, (post, doc) in enumerate(zip(posts, classifier.docs(posts), strict=True)):
+    for post, doc in zip(posts, classifier.docs(posts), strict=True):
         u = state(doc)
+        scored = u.get("type") is not None and u.get("type_margin") is not None
         out.append(Doubt(post_id=post.id, actionable=bool(u.get("actionable")),
                          actionable_score=float(u.get("actionable_score") or 0.0), type=u.get("type"),
-                         code=u.get("category"), reason=u.get("reason")))
+                         code=u.get("category"), reason=u.get("reason"),
+                         runner_up=u.get("runner_up") if scored else None,
+                         type_margin=float(u["type_margin"]) if scored else None))
         texts.append(list(dict.fromkeys(w for w in words(post.text) if _is_term(w))))
-        if u.get("type") is not None:
-            lang = u.get("language") or "en"
-            ids = feature_ids_with(doc_text(doc), extra_ids(tuple(u.get("cues", ())), tuple(u.get("rule_codes", ())),
-                                                            lang))
-            scored.append((i, model.rows(ids)))
     # words the model has no unigram weight for (one look-up for the whole batch)
     vocab = sorted({w for ws in texts for w in ws})
     known = dict(zip(vocab, (model.rows_array(np.fromiter((hash_word(w) for w in vocab), np.int64, len(vocab)))
                              != model.unknown).tolist())) if vocab else {}
-    if scored:
-        _, probs = model.predict([rows for _, rows in scored])
-        for (i, _), p in zip(scored, probs):
-            d = out[i]
-            top = lab.types.index(d.type) if d.type in lab.types else int(p.argmax())
-            others = p.copy()
-            others[top] = -1.0
-            second = int(others.argmax())
-            out[i] = Doubt(**{**d.__dict__, "runner_up": lab.types[second],
-                              "type_margin": round(max(0.0, float(p[top] - p[second])), 4)})
     return [Doubt(**{**d.__dict__, "unknown_words": tuple(w for w in ws if not known.get(w, False))})
             for d, ws in zip(out, texts)]
