@@ -13,6 +13,7 @@ import json
 import os
 from datetime import datetime, timezone
 
+import pytest
 from typer.testing import CliRunner
 
 from civic_signal.classifiers.registry import GATED, SHIPPED_DIR, Registry, gated
@@ -40,6 +41,8 @@ def _predict(texts: list[str]) -> list[tuple[bool, str | None]]:
     return [(r["actionable"], (r.get("category") or {}).get("type")) for r in res]
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # a full training (two fits of ~40,000 rows) and the held-out figures: 2-5 min on 2 cores
 def test_posts_labelled_through_the_cli_teach_the_next_version_and_it_passes_the_gate():
     settings = load_settings()
     archive = Archive(os.environ["CIVIC_DATABASE_URL"])
