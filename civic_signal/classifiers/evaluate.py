@@ -51,6 +51,8 @@ class Report:
     chatter_flagged: float | None = None
     reports_kept: float | None = None
     type_accuracy: float | None = None
+    #: gold report lines (actionable, or with a code): what one report's worth of a figure is measured against
+    reports_n: int = 0
 
     def as_dict(self) -> dict:
         return {"n": self.n, "macro_f1": self.macro_f1, "macro_accuracy": self.macro_accuracy,
@@ -59,7 +61,7 @@ class Report:
                 "per_category": self.per_category,
                 "confusions": [{"gold": g, "predicted": p, "count": n} for g, p, n in self.confusions],
                 "flagged_by_kind": self.flagged_by_kind, "chatter_flagged": self.chatter_flagged,
-                "reports_kept": self.reports_kept, "type_accuracy": self.type_accuracy}
+                "reports_kept": self.reports_kept, "type_accuracy": self.type_accuracy, "reports_n": self.reports_n}
 
 
 def score(gold: list[dict], predicted: list[dict], top_confusions: int = 15) -> Report:
@@ -119,6 +121,7 @@ def score(gold: list[dict], predicted: list[dict], top_confusions: int = 15) -> 
         rep.chatter_flagged = round(sum(neg) / len(neg), 4)
     if pos:
         rep.reports_kept = round(sum(pos) / len(pos), 4)
+    rep.reports_n = sum(1 for g in gold if g.get("actionable", g.get("code") is not None))
     if typed:
         rep.type_accuracy = round(sum(typed) / len(typed), 4)
     return rep

@@ -63,6 +63,16 @@ def gated(heldout: dict) -> dict[str, float]:
     return out
 
 
+def item_worth(heldout: dict, figure: str) -> float:
+    """What one item moved is worth in ``figure`` (``"set.figure"``) of ``heldout`` (``{set: {...}}``):
+    ``1 / actionable_n`` for ``actionable_accuracy`` (every line counts), ``1 / reports_n`` for the
+    report figures (macro F1, reports kept); 0 when the counts are not recorded (older figures)."""
+    s, _, f = figure.partition(".")
+    d = heldout.get(s) or {}
+    n = d.get("actionable_n") if f == "actionable_accuracy" else d.get("reports_n")
+    return 1.0 / n if isinstance(n, int) and n > 0 else 0.0
+
+
 @dataclass(frozen=True)
 class Drop:
     figure: str
@@ -142,18 +152,21 @@ class Registry:
     # -- the gate ----------------------------------------------------------------------------
     def drops(self, candidate: str, tolerance: float, against: str | None = None,
               heldout: dict[str, dict] | None = None) -> list[Drop]:
-        """The gated figures of ``candidate`` lower than the active version's by more than
-        ``tolerance``; a figure the active version has and the candidate lacks counts as a drop.
-        ``heldout`` (version name -> figures, e.g. computed now by the caller) overrides the
-        figures stored in ``meta.json``."""
+        """The gated figures of ``candidate`` lower than the active version's by more than the
+        figure's tolerance: ``tolerance``, or one item's worth of the set when that is larger (see
+        :func:`item_worth`: on the 60 reports of the written held-out set one report moved is 0.017,
+        which no tolerance below that can tell from noise); a figure the active version has and the
+        candidate lacks counts as a drop. ``heldout`` (version name -> figures, e.g. computed now by
+        the caller) overrides the figures stored in ``meta.json``."""
         against = against or self.active()
         heldout = heldout or {}
-        base = gated(heldout[against]) if against in heldout else self.get(against).figures
+        base_sets = heldout[against] if against in heldout else (self.get(against).meta.get("heldout") or {})
+        base = gated(base_sets)
         cand = gated(heldout[candidate]) if candidate in heldout else self.get(candidate).figures
         out = []
         for k, v in base.items():
             c = cand.get(k, float("-inf"))
-            if v - c > tolerance + 1e-12:
+            if v - c > max(tolerance, item_worth(base_sets, k)) + 1e-12:
                 out.append(Drop(k, v, c))
         return out
 

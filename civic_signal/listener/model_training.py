@@ -57,7 +57,7 @@ def heldout_figures(model_dir: Path, data_dir: Path | None = None) -> dict:
         rep = score(gold, list(classify_lines(clf, stripped)))
         fig = {"macro_f1": rep.macro_f1, "macro_accuracy": rep.macro_accuracy,
                "actionable_accuracy": rep.actionable_accuracy, "location_hit_rate_300m": rep.location_hit_rate,
-               "n": rep.n}
+               "n": rep.n, "actionable_n": rep.actionable_n, "reports_n": rep.reports_n}
         if rep.chatter_flagged is not None:
             fig.update(chatter_flagged=rep.chatter_flagged, reports_kept=rep.reports_kept,
                        type_accuracy=rep.type_accuracy)

@@ -102,3 +102,20 @@ def test_with_a_scorer_both_versions_are_compared_on_fresh_figures_not_the_recor
     with pytest.raises(ClassifierError, match=r"heldout_2018.macro_f1 0.7000 < 0.8000 \(-0.1000\)"):
         reg.promote("v2", tolerance=0.01, by="x", figures=lambda p: fresh[p])
     assert reg.promote("v2", tolerance=0.01, by="x")["version"] == "v2"  # the recorded ones are equal
+
+
+def test_a_drop_of_one_report_on_a_small_set_is_noise_two_are_a_drop(tmp_path):
+    """The written held-out set has 60 reports: one report moved is worth 1/60 = 0.0167, more than the
+    0.01 tolerance; the gate refuses only what exceeds both. Large sets keep the plain tolerance."""
+    reg = Registry(tmp_path / "models")
+    shipped = reg.get(SHIPPED).meta["heldout"]
+    assert shipped["written_heldout"]["reports_n"] == 60 and shipped["heldout_2018"]["reports_n"] > 1000
+    _version(reg, "v2", written_heldout__macro_f1=-0.015)           # about one report of 60
+    assert reg.drops("v2", 0.01) == []
+    _version(reg, "v3", written_heldout__macro_f1=-0.03)            # two reports' worth
+    assert [d.figure for d in reg.drops("v3", 0.01)] == ["written_heldout.macro_f1"]
+    _version(reg, "v4", heldout_2018__macro_f1=-0.015)              # 1,646 reports: the tolerance rules
+    assert [d.figure for d in reg.drops("v4", 0.01)] == ["heldout_2018.macro_f1"]
+    # actionable accuracy counts every line (167): 1/167 < 0.01, so the tolerance rules there too
+    _version(reg, "v5", written_heldout__actionable_accuracy=-0.012)
+    assert [d.figure for d in reg.drops("v5", 0.01)] == ["written_heldout.actionable_accuracy"]
