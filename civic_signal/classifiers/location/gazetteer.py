@@ -515,28 +515,26 @@ def _spread(lat: float, lon: float, pts, q: float | None = None) -> float:
     """Record-weighted ``q`` quantile (default :data:`_SPREAD_Q`) of the distance (m) from (lat, lon)
     to the points (flat-earth, fine at city scale): with the true spot spread along the street as
     past reports were, it holds the spot in about 4 of 5 real posts (calibrated on the dev half)."""
-    d = sorted((math.hypot((p[1] - lat) * 111_000, (p[2] - lon) * 82_000), p[4]) for p in pts)
-    if not d:
-        return 0.0
-    limit = sum(w for _, w in d) * (_SPREAD_Q if q is None else q)
+    d = [(math.hypot((p[1] - lat) * 111_000, (p[2] - lon) * 82_000), p[4]) for p in pts]
+    return _wquantile(d, _SPREAD_Q if q is None else q) if d else 0.0
+
+
+def _wquantile(vals: list[tuple[float, int]], q: float) -> float:
+    """The weighted ``q`` quantile of (value, weight) pairs: the first value whose cumulative
+    weight passes ``q`` of the total (the upper one on a tie)."""
+    vals = sorted(vals)
+    limit = sum(w for _, w in vals) * q
     acc = 0
-    for dist, w in d:
+    for v, w in vals:
         acc += w
         if acc > limit:
-            return dist
-    return d[-1][0]
+            return v
+    return vals[-1][0]
 
 
 def _wmedian(vals: list[tuple[float, int]]) -> float:
     """The weighted median of (value, weight) pairs (the upper one on a tie)."""
-    vals = sorted(vals)
-    half = sum(w for _, w in vals) / 2
-    acc = 0
-    for v, w in vals:
-        acc += w
-        if acc > half:
-            return v
-    return vals[-1][0]
+    return _wquantile(vals, 0.5)
 
 
 def _thin(pts, limit: int = 60):
