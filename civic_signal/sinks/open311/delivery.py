@@ -327,16 +327,18 @@ class DeliveryWorker:
             if (now - utc(row.created_at)).total_seconds() > self.outage_max_s:
                 return self._fail(row, f"the endpoint has been down for longer than a ticket may wait "
                                        f"({self.outage_max_s / 3600:g} h after it was queued): {error}")
-            error = f"{OUTAGE} {error}"
-        elif row.attempts - self._outage_failures(row.id) >= self.max_attempts:
-            return self._fail(row, error)
+            error, counted = f"{OUTAGE} {error}", ""
+        else:
+            n = row.attempts - self._outage_failures(row.id)
+            if n >= self.max_attempts:
+                return self._fail(row, error)
+            counted = f" ({n}/{self.max_attempts} counted)"
         at = now + timedelta(seconds=self.backoff_s(row.attempts))
         with self.engine.begin() as conn:
             self._event(conn, row.id, "attempt_failed", error, row.attempts)
             conn.execute(sa.update(T).where(T.c.id == row.id, T.c.status == "sending").values(
                 status="pending", last_error=error[:4000], next_attempt_at=at, updated_at=now))
-        log.warning("open311: ticket %s attempt %d failed%s, retry at %s: %s", row.id, row.attempts,
-                    "" if down else f" ({row.attempts - self._outage_failures(row.id)}/{self.max_attempts} counted)",
+        log.warning("open311: ticket %s attempt %d failed%s, retry at %s: %s", row.id, row.attempts, counted,
                     at.isoformat(timespec="seconds"), error)
         self._note("retry", error)
         if self.schedule_retry:
